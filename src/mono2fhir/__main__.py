@@ -1,0 +1,5 @@
+"""``python -m mono2fhir``."""
+
+from .cli import main
+
+main()
