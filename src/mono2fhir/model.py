@@ -172,3 +172,83 @@ class DosageInstruction(Model):
         return bool(
             self.timing or self.dose_and_rate or self.max_dose_per_period or self.max_dose_per_administration
         )
+
+
+class DoseGroup(Model):
+    """Dosages under one label: FHIR ``administrationGuidelines.dosage`` {type.text, dosage[]}.
+    The label is the population heading or a band within it ("Children 3 months to 12 years",
+    "CrCl 30–50 mL/min")."""
+
+    label: str
+    dosages: tuple[DosageInstruction, ...]
+
+
+class DosingGuideline(Model):
+    """Dosing for one patient population (adults, children, elderly, renal impairment, ...)."""
+
+    population: Concept  # text as written; coded only from mappings/populations.yaml
+    source: Source
+    groups: tuple[DoseGroup, ...]
+
+
+class FactKind(str, Enum):
+    """ClinicalUseDefinition.type codes (http://hl7.org/fhir/clinical-use-definition-type)."""
+
+    CONTRAINDICATION = "contraindication"
+    UNDESIRABLE_EFFECT = "undesirable-effect"
+    INTERACTION = "interaction"
+    WARNING = "warning"
+    INDICATION = "indication"
+
+
+class ClinicalFact(Model):
+    """One statement that becomes a DetectedIssue (R4 contraindications) or a ClinicalUseDefinition (R5)."""
+
+    kind: FactKind
+    text: str  # the statement as written
+    subject: str  # the condition, effect, interactant or warning topic (the text before ':' or the statement)
+    source: Source
+    frequency: Literal["Common", "Rare"] | None = None  # undesirable effects
+    category: Concept | None = None  # warnings: Pregnancy, Breastfeeding, Precaution, Dosage adjustment
+    population: Concept | None = None  # pregnancy/breastfeeding: the coded population (R4 guideline)
+    dose_text: str | None = None  # indications from clinical use cases: "Standard dose."
+
+
+class MonitoringParameter(Model):
+    concept: Concept  # text = the parameter as written; LOINC coding when mapped
+    source: Source
+
+
+class Placement(Model):
+    """Where one source item went, for ``mono2fhir inspect``."""
+
+    source: Source
+    text: str
+    destination: str  # a version-neutral destination key, see build.DESTINATIONS
+    structured: bool = False
+    detail: str | None = None
+
+
+class Unmapped(Model):
+    phrase: str
+    table: str
+    source: Source
+
+
+class DrugKnowledge(Model):
+    """Everything extracted from one monograph, ready for a builder of any FHIR version."""
+
+    monograph: Monograph
+    slug: str
+    code: Concept
+    synonyms: tuple[str, ...] = ()
+    classifications: tuple[str, ...] = ()
+    routes: tuple[Concept, ...] = ()
+    guidelines: tuple[DosingGuideline, ...] = ()
+    facts: tuple[ClinicalFact, ...] = ()
+    monitoring: tuple[MonitoringParameter, ...] = ()
+    placements: tuple[Placement, ...] = ()
+    unmapped: tuple[Unmapped, ...] = ()
+
+    def facts_of(self, kind: FactKind) -> list[ClinicalFact]:
+        return [f for f in self.facts if f.kind is kind]
