@@ -41,6 +41,7 @@ class Item(Model):
     text: str  # Markdown emphasis removed, whitespace collapsed, label removed
     label: str | None = None  # "Pharmacodynamics" in "- **Pharmacodynamics:** ..."
     line: int
+    depth: int = 0  # 0 for a top-level bullet, 1 for a bullet nested under it, ...
 
 
 class Section(Model):

@@ -24,7 +24,7 @@ from .terminology import Terminology
 MAX_BYTES = 5 * 1024 * 1024  # a monograph is a few KB; anything this large is not one
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.*)$")
+BULLET = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d+[.)])\s+(?P<text>.*)$")
 TABLE_ROW = re.compile(r"^\s*\|(.*)\|\s*$")
 TABLE_RULE = re.compile(r"^[\s|:\-]+$")
 # "**Label:** text", "**Label**: text", "**Label** - text"
@@ -76,7 +76,7 @@ def decode(path: str, data: bytes) -> str:
 def split_front_matter(path: str, text: str) -> tuple[dict[str, Any], str, int]:
     """(metadata, body, line number of the body's first line)."""
     if not text.startswith("---"):
-        return {}, text, 1
+        raise MonographError(path, "no YAML front matter ('---' on the first line): not a monograph", 1)
     handler = _Handler()
     if len(handler.FM_BOUNDARY.findall(text)) < 2:
         raise MonographError(path, "front matter opened with '---' is never closed", 1)
@@ -195,7 +195,8 @@ def parse_body(body: str, first_line: int, terminology: Terminology) -> tuple[li
         table_header = None
         bullet = BULLET.match(raw)
         if bullet or not items or raw.lstrip().startswith("**"):
-            items.append(make_item(bullet.group(1) if bullet else raw, line))
+            depth = len(bullet.group("indent").expandtabs(4)) // 2 if bullet else 0
+            items.append(make_item(bullet.group("text") if bullet else raw, line, min(depth, 3)))
         else:  # a continuation of the previous bullet or paragraph
             prev = items[-1]
             items[-1] = prev.model_copy(update={"text": clean_inline(prev.text + " " + raw)})
@@ -206,12 +207,12 @@ def parse_body(body: str, first_line: int, terminology: Terminology) -> tuple[li
     return root, (h1[0] if h1 else None), (h1[1] if h1 else None)
 
 
-def make_item(raw: str, line: int) -> Item:
+def make_item(raw: str, line: int, depth: int = 0) -> Item:
     m = BOLD_LABEL.match(raw.strip())
     if m and m.group("label").strip():
         label = clean_inline(m.group("label")).rstrip(":").strip()
-        return Item(text=clean_inline(m.group("text")), label=label, line=line)
-    return Item(text=clean_inline(raw), line=line)
+        return Item(text=clean_inline(m.group("text")), label=label, line=line, depth=depth)
+    return Item(text=clean_inline(raw), line=line, depth=depth)
 
 
 def parse_monograph(path: str, data: bytes, terminology: Terminology) -> Monograph:

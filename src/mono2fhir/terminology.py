@@ -33,7 +33,8 @@ from .model import Coding, Concept
 SHIPPED = Path(__file__).resolve().parent / "mappings"
 
 TABLES = ("sections", "routes", "units", "populations", "monitoring", "drugs", "cud_categories")
-PATTERNS = ("indication", "no_interactions", "dose_band", "monitoring", "breastfeeding", "monitoring_lead", "monitoring_tail")
+PATTERNS = ("indication", "no_interactions", "dose_band", "monitoring", "breastfeeding", "monitoring_lead", "monitoring_tail",
+            "monitoring_shared_head")
 
 
 class Entry(BaseModel):

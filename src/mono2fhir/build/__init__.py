@@ -22,11 +22,12 @@ class Builder:
     fhir_version: str  # the version string a server reports
     build: Callable[[DrugKnowledge, BuildContext], list[JSON]]
     models: dict[str, Any]  # resourceType -> fhir.resources model class
+    destinations: dict[str, str]  # Placement.destination -> FHIR element, for ``inspect``
 
 
 BUILDERS: dict[str, Builder] = {
-    "R4": Builder("R4", "4.0.1", r4.build_r4, r4.MODELS),
-    "R5": Builder("R5", "5.0.0", r5.build_r5, r5.MODELS),
+    "R4": Builder("R4", "4.0.1", r4.build_r4, r4.MODELS, r4.DESTINATIONS),
+    "R5": Builder("R5", "5.0.0", r5.build_r5, r5.MODELS, r5.DESTINATIONS),
 }
 
 __all__ = ["BUILDERS", "Builder", "BuildContext", "JSON"]

@@ -25,6 +25,22 @@ MODELS = {
 }
 
 
+# Where each kind of statement lands (``mono2fhir inspect``); keys are Placement.destination.
+DESTINATIONS = {
+    "dosage": "MedicationKnowledge.administrationGuidelines.dosage.dosage",
+    "indication": "MedicationKnowledge.administrationGuidelines.indicationCodeableConcept",
+    "contraindication": "DetectedIssue (from MedicationKnowledge.contraindication)",
+    "undesirable-effect": "MedicationKnowledge.text (narrative only in R4)",
+    "interaction": "MedicationKnowledge.text (narrative only in R4)",
+    "warning": "MedicationKnowledge.text (narrative only in R4)",
+    "pregnancy-warning": "MedicationKnowledge.administrationGuidelines (patientCharacteristics + Dosage.text)",
+    "monitoring": "MedicationKnowledge.monitoringProgram",
+    "synonym": "MedicationKnowledge.synonym",
+    "classification": "MedicationKnowledge.medicineClassification",
+    "narrative": "MedicationKnowledge.text (narrative) and the DocumentReference",
+}
+
+
 def dosage_groups(groups: tuple[DoseGroup, ...]) -> list[JSON]:
     return [
         {"type": text_concept(g.label), "dosage": [common.dosage(d, max_per_period_as_list=False) for d in g.dosages]}

@@ -28,6 +28,21 @@ CUD_TYPE = "http://hl7.org/fhir/clinical-use-definition-type"
 FREQUENCY = "http://hl7.org/fhir/undesirable-effect-frequency"
 POPULATION = text_concept("Patient population")
 
+# Where each kind of statement lands (``mono2fhir inspect``); keys are Placement.destination.
+DESTINATIONS = {
+    "dosage": "MedicationKnowledge.indicationGuideline.dosingGuideline.dosage.dosage",
+    "indication": "ClinicalUseDefinition type=indication (MedicationKnowledge.indicationGuideline.indication)",
+    "contraindication": "ClinicalUseDefinition type=contraindication",
+    "undesirable-effect": "ClinicalUseDefinition type=undesirable-effect",
+    "interaction": "ClinicalUseDefinition type=interaction",
+    "warning": "ClinicalUseDefinition type=warning",
+    "pregnancy-warning": "ClinicalUseDefinition type=warning, category Pregnancy",
+    "monitoring": "MedicationKnowledge.monitoringProgram",
+    "synonym": "MedicationKnowledge.name",
+    "classification": "MedicationKnowledge.medicineClassification",
+    "narrative": "MedicationKnowledge.text (narrative) and the DocumentReference",
+}
+
 
 def cud_body(fact: ClinicalFact) -> JSON:
     """The one backbone element that carries the fact, by kind."""

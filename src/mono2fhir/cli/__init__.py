@@ -31,6 +31,7 @@ def _register() -> None:
     # without a cycle. One line per command module.
     from . import export  # noqa: F401
     from . import inspect  # noqa: F401
+    from . import push  # noqa: F401
 
 
 _register()

@@ -104,13 +104,30 @@ def collect_names(c: _Collector) -> tuple[list[str], list[str]]:
     return synonyms, classes
 
 
-def dosage_for(c: _Collector, item: Item, band: bool) -> list[DosageInstruction]:
-    """Dosages of one item. For a band ("CrCl 30-50 mL/min: 500 mg") only the text after the label
-    is parsed, so the band's numbers never become doses; Dosage.text keeps the whole statement."""
-    text = item.text if band or item.label else full_text(item)
-    dosages = parse_dosage(text, c.src(item), c.t)
+def band_of(c: _Collector, item: Item, title: str) -> tuple[str, str] | None:
+    """(band label, the rest) when the item is labelled with a dosing band such as
+    "Children 1–5 years: 5–6 mcg/kg/day" or "CrCl 30–50 mL/min: 500 mg every 12 hours"."""
+    if item.label is not None:
+        label, rest = item.label, item.text
+    else:
+        m = PLAIN_LABEL.match(item.text)
+        if not m:
+            return None
+        label, rest = m.group("label").strip(), m.group("text")
+    if label != title and c.t.patterns.matches("dose_band", label):
+        return label, rest
+    return None
+
+
+def dosage_for(c: _Collector, item: Item, band: tuple[str, str] | None) -> list[DosageInstruction]:
+    """Dosages of one item. For a band only the text after the label is parsed, so the band's own
+    numbers (ages, weights, CrCl) never become doses; Dosage.text keeps the whole statement."""
+    if band:
+        text = band[1]
+    else:
+        text = item.text if item.label else full_text(item)
     whole = full_text(item)
-    return [d.model_copy(update={"text": whole}) for d in dosages]
+    return [d.model_copy(update={"text": whole}) for d in parse_dosage(text, c.src(item), c.t)]
 
 
 def merge_steps(dosages: list[DosageInstruction]) -> list[DosageInstruction]:
@@ -141,29 +158,40 @@ def merge_steps(dosages: list[DosageInstruction]) -> list[DosageInstruction]:
     return merged
 
 
-def guideline(c: _Collector, title: str, line: int, items: list[Item], population_phrase: str | None = None) -> DosingGuideline:
+def guideline(c: _Collector, title: str, line: int, items: list[Item]) -> DosingGuideline:
     groups: dict[str, list[DosageInstruction]] = {}
     for item in items:
-        band = bool(item.label) and c.t.patterns.matches("dose_band", item.label or "") and item.label != title
-        label = item.label if band else title
+        band = band_of(c, item, title)
+        label = band[0] if band else title
         dosages = dosage_for(c, item, band)
         groups.setdefault(label, []).extend(dosages)
-        structured = any(d.is_structured() for d in dosages)
-        c.place(item, "dosage", structured=structured, detail=label)
-    population = c.concept("populations", population_phrase or title, c.src(line))
+        c.place(item, "dosage", structured=any(d.is_structured() for d in dosages), detail=label)
     return DosingGuideline(
-        population=population,
+        population=c.concept("populations", title, c.src(line)),
         source=c.src(line),
         groups=tuple(DoseGroup(label=label, dosages=tuple(merge_steps(ds))) for label, ds in groups.items()),
     )
+
+
+def population_blocks(items: tuple[Item, ...]) -> tuple[list[tuple[Item, list[Item]]], list[Item]]:
+    """Split a Special Cases list into labelled population blocks ("**Elderly Patients**: ...",
+    with the bullets nested under it) and the unlabelled rest."""
+    blocks: list[tuple[Item, list[Item]]] = []
+    rest: list[Item] = []
+    for item in items:
+        if blocks and item.depth > blocks[-1][0].depth:
+            blocks[-1][1].append(item)
+        elif item.label:
+            blocks.append((item, [item.model_copy(update={"label": None})]))
+        else:
+            rest.append(item)
+    return blocks, rest
 
 
 def collect_guidelines(c: _Collector) -> list[DosingGuideline]:
     guidelines: list[DosingGuideline] = []
     for dosage in c.m.find("dosage"):
         for section in dosage.walk():
-            if section.key in ("dosage", "standard_dosage") and not section.items:
-                continue
             if section.key == "clinical_use_cases":
                 for item in section.items:
                     c.fact(item, FactKind.INDICATION, "indication", subject=item.label or item.text,
@@ -171,17 +199,15 @@ def collect_guidelines(c: _Collector) -> list[DosingGuideline]:
             elif section.key == "dosage_adjustments":
                 for item in section.items:
                     c.fact(item, FactKind.WARNING, "warning", category=c.t.cud_categories.concept("Dosage adjustment"))
-            elif section.key == "special_cases" or section.key in ("dosage", "standard_dosage"):
-                # Labelled bullets each name a population ("**Elderly Patients**: ...").
-                unlabelled = [i for i in section.items if not i.label]
-                for item in section.items:
-                    if item.label:
-                        plain = item.model_copy(update={"label": None})
-                        g = guideline(c, item.label, item.line, [plain])
-                        c.placements[-1] = c.placements[-1].model_copy(update={"text": full_text(item)})
-                        guidelines.append(g)
-                if unlabelled:
-                    guidelines.append(guideline(c, section.title, section.line, unlabelled))
+            elif section.key in ("special_cases", "dosage", "standard_dosage"):
+                blocks, rest = population_blocks(section.items)
+                for head, items in blocks:
+                    guidelines.append(guideline(c, head.label or section.title, head.line, items))
+                    # the placement shows the statement as written, label included
+                    first = next(i for i, p in enumerate(c.placements) if p.source.line == head.line)
+                    c.placements[first] = c.placements[first].model_copy(update={"text": full_text(head)})
+                if rest:
+                    guidelines.append(guideline(c, section.title, section.line, rest))
             elif section.items:
                 guidelines.append(guideline(c, section.title, section.line, list(section.items)))
     return guidelines

@@ -11,7 +11,8 @@ import re
 from ..terminology import Patterns
 
 # Separators between parameters in a list.
-LIST_SEPARATORS = re.compile(r"\s*(?:,|;|\band\b|\bas well as\b|\balong with\b|\bplus\b)\s*", re.IGNORECASE)
+LIST_SEPARATORS = re.compile(r"\s*(?:,|;|\band\b|\bor\b|\bas well as\b|\balong with\b|\bplus\b)\s*", re.IGNORECASE)
+MAX_WORDS = 5  # a longer "parameter" is a clause the splitter did not understand: keep it as prose
 
 
 def split_parameters(text: str, patterns: Patterns) -> list[str]:
@@ -32,23 +33,25 @@ def split_parameters(text: str, patterns: Patterns) -> list[str]:
         if len(words) == 1 and part.lower() not in _STANDALONE:
             pending.append(part)
             continue
-        if pending and len(words) >= 2:
-            head = words[-1]
+        if pending and len(words) >= 2 and patterns.matches("monitoring_shared_head", words[-1]):
+            head = " ".join(words[1:])
             names.extend(f"{word} {head}" for word in pending)
         else:
             names.extend(pending)
         pending = []
         names.append(part)
     names.extend(pending)
-    return [n for n in names if re.search(r"[A-Za-z]", n)]
+    return [n for n in names if re.search(r"[A-Za-z]", n) and len(n.split()) <= MAX_WORDS]
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    """Sentences and semicolon clauses: "Monitor X; stop if Y." asks to monitor X only."""
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|;\s*", text) if s.strip()]
 
 
 # Single-word parameters that need no head noun.
 _STANDALONE = {
     "electrolytes", "electrolyte", "glucose", "creatinine", "potassium", "sodium", "calcium", "magnesium",
-    "inr", "tsh", "platelets", "hba1c", "cbc", "weight", "hearing", "bleeding", "hydration",
+    "inr", "tsh", "platelets", "hba1c", "cbc", "weight", "hearing", "bleeding", "hydration", "hemoglobin",
+    "haemoglobin", "aptt", "anti-xa", "bun", "phosphate", "magnesium",
 }
