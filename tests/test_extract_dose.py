@@ -128,6 +128,9 @@ def test_parse_frequency(text, timing):
         "2,000 mg/day",  # a unit's denominator
         "once daily, later every 8 hours",  # two schedules that differ
         "every 12 to 8 hours",  # reversed
+        "up to 4 times daily",  # a bound on the schedule, not the schedule
+        "at least twice daily",
+        "no more often than every 8 hours",
         "given as directed",
     ],
 )
@@ -151,7 +154,9 @@ def test_parse_duration(text, timing):
     assert parse_duration(text) == timing
 
 
-@pytest.mark.parametrize("text", ["over 30 minutes", "up to 8 weeks", "for 14 to 10 days", "for 8 weeks, then for 4 weeks"])
+@pytest.mark.parametrize(
+    "text", ["over 30 minutes", "up to 8 weeks", "for 14 to 10 days", "for 8 weeks, then for 4 weeks"]
+)
 def test_parse_duration_leaves_text(text):
     assert parse_duration(text) is None
 
@@ -211,6 +216,8 @@ def test_parse_amounts_ignores_numbers_that_are_not_doses(terminology, text):
 # --------------------------------------------------------------------------- parse_maximum
 
 PER_DAY = q("1", "d")
+MAX_1_5 = Ratio(numerator=q("1.5", "g/kg"), denominator=PER_DAY)
+MAX_2550 = Ratio(numerator=q("2550", "mg"), denominator=PER_DAY)
 
 
 @pytest.mark.parametrize(
@@ -287,16 +294,22 @@ def test_seed_frequency(terminology):
 def test_seed_maximum(terminology):
     text = "Maximum dosage limits: Should not exceed 1.5 g/kg/day."
     assert parse_dosage(text, SRC, terminology) == [
-        DosageInstruction(text=text, source=SRC, max_dose_per_period=Ratio(numerator=q("1.5", "g/kg"), denominator=PER_DAY))
+        DosageInstruction(text=text, source=SRC, max_dose_per_period=MAX_1_5)
     ]
 
 
 def test_alternatives_become_two_dosages(terminology):
-    text = "Immediate-release tablets: start with 500 mg orally twice daily or 850 mg orally once daily, taken with meals."
+    text = (
+        "Immediate-release tablets: start with 500 mg orally twice daily or 850 mg orally once daily, taken with meals."
+    )
     oral = parse_route("orally", terminology)
     assert parse_dosage(text, SRC, terminology) == [
-        DosageInstruction(text=text, source=SRC, route=oral, timing=per(2, "1", "d"), dose_and_rate=(dose(q("500", "mg")),)),
-        DosageInstruction(text=text, source=SRC, route=oral, timing=per(1, "1", "d"), dose_and_rate=(dose(q("850", "mg")),)),
+        DosageInstruction(
+            text=text, source=SRC, route=oral, timing=per(2, "1", "d"), dose_and_rate=(dose(q("500", "mg")),)
+        ),
+        DosageInstruction(
+            text=text, source=SRC, route=oral, timing=per(1, "1", "d"), dose_and_rate=(dose(q("850", "mg")),)
+        ),
     ]
 
 
@@ -305,7 +318,9 @@ def test_sequence_becomes_numbered_dosages(terminology):
     route = parse_route(text, terminology)
     assert route is not None and route.text == "IV"
     assert parse_dosage(text, SRC, terminology) == [
-        DosageInstruction(text=text, source=SRC, sequence=1, route=route, dose_and_rate=(dose(q("80", "[iU]/kg", "IU/kg")),)),
+        DosageInstruction(
+            text=text, source=SRC, sequence=1, route=route, dose_and_rate=(dose(q("80", "[iU]/kg", "IU/kg")),)
+        ),
         DosageInstruction(
             text=text, source=SRC, sequence=2, route=route,
             dose_and_rate=(rate("infusion rate", q("18", "[iU]/kg/h", "IU/kg/h")),),
@@ -329,17 +344,45 @@ def test_daily_total_with_divided_doses_and_maximum(terminology):
 
 
 def test_titration_steps_are_not_doses(terminology):
-    text = "Children 10 to 16 years (immediate-release): 500 mg orally twice daily with meals, increased in increments of 500 mg weekly."
+    text = (
+        "Children 10 to 16 years (immediate-release): 500 mg orally twice daily with meals,"
+        " increased in increments of 500 mg weekly."
+    )
     [dosage] = parse_dosage(text, SRC, terminology)
     assert dosage.dose_and_rate == (dose(q("500", "mg")),)
     assert dosage.timing == per(2, "1", "d")  # "weekly" belongs to the increments
 
 
 def test_threshold_does_not_lend_its_schedule_to_the_maximum(terminology):
-    text = "Maximum dose: should not exceed 2,550 mg/day; doses above 2,000 mg/day may be better tolerated given three times daily with meals."
+    text = (
+        "Maximum dose: should not exceed 2,550 mg/day; doses above 2,000 mg/day may be better tolerated"
+        " given three times daily with meals."
+    )
     assert parse_dosage(text, SRC, terminology) == [
-        DosageInstruction(text=text, source=SRC, max_dose_per_period=Ratio(numerator=q("2550", "mg"), denominator=PER_DAY))
+        DosageInstruction(text=text, source=SRC, max_dose_per_period=MAX_2550)
     ]
+
+
+def test_alternatives_with_shared_maximum(terminology):
+    text = "Adults usually start with 500 mg twice daily or 850 mg once daily, maximum 2,550 mg/day."
+    first, second = parse_dosage(text, SRC, terminology)
+    limit = Ratio(numerator=q("2550", "mg"), denominator=PER_DAY)
+    assert first.dose_and_rate == (dose(q("500", "mg")),) and first.timing == per(2, "1", "d")
+    assert second.dose_and_rate == (dose(q("850", "mg")),) and second.timing == per(1, "1", "d")
+    assert first.max_dose_per_period == second.max_dose_per_period == limit
+    assert first.sequence is None and second.sequence is None
+
+
+def test_sequence_with_durations(terminology):
+    text = "500 mg daily for 3 days, then 250 mg daily for 4 days"
+    first, second = parse_dosage(text, SRC, terminology)
+    assert (first.sequence, first.timing) == (1, per(1, "1", "d", bounds_duration=q("3", "d")))
+    assert (second.sequence, second.timing) == (2, per(1, "1", "d", bounds_duration=q("4", "d")))
+
+
+def test_parenthesised_maximum_is_not_structured(terminology):
+    [dosage] = parse_dosage("10 mg/kg (max 500 mg) every 12 hours", SRC, terminology)
+    assert dosage.dose_and_rate == (dose(q("10", "mg/kg")),) and dosage.max_dose_per_administration is None
 
 
 def test_renal_band_numbers_are_not_doses(terminology):
@@ -358,6 +401,8 @@ def test_renal_band_numbers_are_not_doses(terminology):
         "5 widgets twice daily",
         "500 mg to 1 g daily",  # range ends in different units
         "500 mg daily, then every 8 hours",  # conflicting schedules
+        "500 mg in 100 mL over 30 minutes",  # two amounts: which is the dose?
+        "500 mg/5 mL twice daily",  # a concentration, not a dose unit
         "Dose reduction or increased interval between doses is needed.",
         "Patients with Renal Impairment: eGFR ≥45 mL/min/1.73 m²: no dose adjustment",
         "Standard dose.",

@@ -233,7 +233,8 @@ def _maximum(text: str, amount: Amount) -> Ratio | Quantity | None:
         return Ratio(numerator=unit.quantity(amount.low, with_time=False), denominator=_one(per))
     if unit.per_dose or ADMIN_CUE.search(before):
         return unit.quantity(amount.low)
-    if DAILY_BEFORE.search(before[MAX_CUE.search(before).start() :]) or DAILY_AFTER.match(text, amount.end):  # type: ignore[union-attr]
+    cue = MAX_CUE.search(before)
+    if (cue and DAILY_BEFORE.search(before, cue.start())) or DAILY_AFTER.match(text, amount.end):
         return Ratio(numerator=unit.quantity(amount.low), denominator=_one("d"))
     return None  # "to a maximum of 2,000 mg once daily": per dose or per day? leave as text
 

@@ -27,14 +27,25 @@ _TIME = r"(?P<unit>seconds?|secs?|minutes?|mins?|hours?|hrs?|h|days?|weeks?|wks?
 _PER = r"(?:daily|(?:a|per|each|every)\s+(?:day|week)|/\s*(?:day|week)|weekly|hourly|(?:a|per|an|each)\s+hour)"
 _SPAN = RANGE_SEP.pattern  # "2 to 3", "2-3", "8–12"
 
+# "up to 4 times daily", "at least every 8 hours": a bound on the schedule, not the schedule itself.
+BOUNDED = re.compile(
+    r"(?:\bup\s+to|\bat\s+(?:least|most)|\b(?:no|not)\s+more\s+(?:often\s+)?than|\bmax(?:imum)?(?:\s+of)?)\s*$", re.I
+)
+
 
 def _per_unit(words: str) -> PeriodUnit:
     words = words.lower()
     return "wk" if "week" in words else "h" if "hour" in words else "d"
 
 
+def _bounded(m: re.Match[str]) -> bool:
+    return bool(BOUNDED.search(m.string, 0, m.start()))
+
+
 def _count_timing(m: re.Match[str]) -> Timing | None:
     """'<n> [to <m>] times|doses|infusions per day', 'twice daily', 'once a week'."""
+    if _bounded(m):
+        return None
     low, high = parse_count(m["n"]), parse_count(m["m"]) if m["m"] else None
     if low is None or (m["m"] and (high is None or high <= low)):
         return None
@@ -52,6 +63,8 @@ def _divided_timing(m: re.Match[str]) -> Timing | None:
 def _every_timing(m: re.Match[str]) -> Timing | None:
     """'every 8 hours', 'every 8 to 12 hours', 'q8h', 'every hour' (period 1 implied)."""
     unit = TIME_UNITS[m["unit"].lower().rstrip("s")]
+    if _bounded(m):
+        return None
     if m["n"] is None:
         return Timing(frequency=1, period=Decimal(1), period_unit=unit)
     low = _period_value(m["n"])
