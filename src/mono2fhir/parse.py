@@ -85,7 +85,7 @@ def split_front_matter(path: str, text: str) -> tuple[dict[str, Any], str, int]:
         meta = handler.load(fm)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 2 if mark else None  # fm starts on file line 2
+        line = mark.line + 1 if mark else None  # fm starts with the rest of file line 1
         problem = (exc.problem or exc.context or "invalid YAML").strip()
         raise MonographError(path, f"invalid YAML front matter: {problem}", line) from exc
     except yaml.YAMLError as exc:
@@ -215,10 +215,32 @@ def make_item(raw: str, line: int, depth: int = 0) -> Item:
     return Item(text=clean_inline(raw), line=line, depth=depth)
 
 
+def check_front_matter(path: str, text: str, meta: dict[str, Any]) -> None:
+    """Every wrong type at once, so a user fixes a file in one go."""
+    problems: list[tuple[int | None, str]] = []
+    title = meta.get("title")
+    if title is not None and (not isinstance(title, str) or not title.strip()):
+        problems.append((key_line(text, "title"), f"'title' must be text, not {type(title).__name__}"))
+    banned = meta.get("is_banned", False)
+    if not isinstance(banned, bool):
+        problems.append((key_line(text, "is_banned"), f"'is_banned' must be true or false, not {banned!r}"))
+    description = meta.get("description")
+    if description is not None and not isinstance(description, str):
+        problems.append((key_line(text, "description"), "'description' must be text"))
+    faqs = meta.get("faqs")
+    if faqs is not None and not isinstance(faqs, list):
+        problems.append((key_line(text, "faqs"), f"'faqs' must be a list of {{q, a}}, not {faqs!r:.40}"))
+    if problems:
+        line = problems[0][0]
+        reason = "; ".join(msg if at in (None, line) else f"{msg} (line {at})" for at, msg in problems)
+        raise MonographError(path, reason, line)
+
+
 def parse_monograph(path: str, data: bytes, terminology: Terminology) -> Monograph:
     """Parse one monograph's bytes; ``path`` is only used for messages and provenance."""
     text = decode(path, data)
     meta, body, body_line = split_front_matter(path, text)
+    check_front_matter(path, text, meta)
     sections, h1, h1_line = parse_body(body, body_line, terminology)
 
     title = meta.get("title")
@@ -226,18 +248,9 @@ def parse_monograph(path: str, data: bytes, terminology: Terminology) -> Monogra
         if not h1:
             raise MonographError(path, "no 'title' in front matter and no '# Title' heading")
         title, title_line = h1, h1_line or 1
-    elif not isinstance(title, str) or not title.strip():
-        raise MonographError(path, f"'title' must be text, not {type(title).__name__}", key_line(text, "title"))
     else:
         title_line = key_line(text, "title") or 1
-
-    banned = meta.get("is_banned", False)
-    if not isinstance(banned, bool):
-        raise MonographError(path, f"'is_banned' must be true or false, not {banned!r}", key_line(text, "is_banned"))
     description = meta.get("description")
-    if description is not None and not isinstance(description, str):
-        raise MonographError(path, "'description' must be text", key_line(text, "description"))
-
     return Monograph(
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -246,7 +259,7 @@ def parse_monograph(path: str, data: bytes, terminology: Terminology) -> Monogra
         title=clean_inline(title),
         title_line=title_line,
         description=clean_inline(description) if description else None,
-        is_banned=banned,
+        is_banned=meta.get("is_banned", False),
         last_modified=parse_last_modified(path, text, meta.get("lastModified")),
         faqs=parse_faqs(path, text, meta.get("faqs")),
         sections=tuple(sections),
