@@ -119,7 +119,7 @@ def to_fhir_json(resources: list[JSON], fhir_version: FhirVersion) -> list[JSON]
 def convert_monograph(path: str, data: bytes, fhir_version: FhirVersion, terminology: Terminology) -> Conversion:
     monograph = parse_monograph(path, data, terminology)
     knowledge = extract_knowledge(monograph, terminology)
-    resources = to_fhir_json(BUILDERS[fhir_version].build(knowledge, BuildContext(knowledge)), fhir_version)
+    resources = to_fhir_json(BUILDERS[fhir_version].build(knowledge, BuildContext(knowledge, terminology)), fhir_version)
     conversion = Conversion(knowledge=knowledge, fhir_version=fhir_version, resources=resources)
     conversion.findings = _validate(conversion, terminology)
     return conversion

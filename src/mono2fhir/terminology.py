@@ -32,7 +32,7 @@ from .model import Coding, Concept
 
 SHIPPED = Path(__file__).resolve().parent / "mappings"
 
-TABLES = ("sections", "routes", "units", "populations", "monitoring", "drugs", "cud_categories")
+TABLES = ("sections", "routes", "units", "populations", "monitoring", "drugs", "cud_categories", "fhir_codes")
 PATTERNS = ("indication", "no_interactions", "dose_band", "monitoring", "breastfeeding", "monitoring_lead", "monitoring_tail",
             "monitoring_shared_head")
 

@@ -16,8 +16,8 @@ from typing import Any
 from .. import __version__
 from ..canonical import BASE, EXT_BANNED, EXT_SOURCE, IDENTIFIER_SYSTEM
 from ..ids import ResourceIds
+from ..terminology import Terminology
 from ..model import (
-    Coding,
     Concept,
     DosageInstruction,
     DrugKnowledge,
@@ -198,7 +198,8 @@ def document_reference(k: DrugKnowledge, doc_id: str) -> JSON:
     return out
 
 
-def provenance(k: DrugKnowledge, ids: ResourceIds, resources: list[JSON]) -> JSON:
+def provenance(k: DrugKnowledge, context: BuildContext, resources: list[JSON]) -> JSON:
+    ids = context.ids
     return {
         "resourceType": "Provenance",
         "id": ids.provenance,
@@ -206,8 +207,7 @@ def provenance(k: DrugKnowledge, ids: ResourceIds, resources: list[JSON]) -> JSO
         "target": [{"reference": f"{r['resourceType']}/{r['id']}"} for r in resources],
         "recorded": recorded_at(k.monograph),
         "agent": [{
-            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
-                                 "code": "assembler", "display": "Assembler"}]},
+            "type": context.code("assembler", "Assembler"),
             "who": {"identifier": {"system": f"{BASE}/tool", "value": f"mono2fhir {__version__}"},
                     "display": f"mono2fhir {__version__}"},
         }],
@@ -216,18 +216,16 @@ def provenance(k: DrugKnowledge, ids: ResourceIds, resources: list[JSON]) -> JSO
 
 
 class BuildContext:
-    """What a builder needs besides the knowledge: ids and the few codes mono2fhir itself assigns."""
+    """What a builder needs besides the knowledge: ids, and the codes mono2fhir assigns itself (from
+    mappings/fhir_codes.yaml, like every other code)."""
 
-    # DetectedIssue.code for a contraindication (DESIGN.md §5).
-    contraindication_code = Concept(
-        text="Contraindication",
-        codings=(Coding(system="http://terminology.hl7.org/CodeSystem/v3-ActCode", code="COND",
-                        display="Condition Alert"),),
-    )
-
-    def __init__(self, k: DrugKnowledge, identifier_system: str = IDENTIFIER_SYSTEM):
+    def __init__(self, k: DrugKnowledge, terminology: Terminology, identifier_system: str = IDENTIFIER_SYSTEM):
         self.ids = ResourceIds(k.slug)
         self.identifier_system = identifier_system
+        self.codes = terminology.fhir_codes
+
+    def code(self, phrase: str, text: str | None = None) -> JSON:
+        return concept(self.codes.concept(phrase, text))
 
 
 def drop_empty(values: JSON) -> JSON:

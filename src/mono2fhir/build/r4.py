@@ -85,7 +85,7 @@ def build_r4(k: DrugKnowledge, context: common.BuildContext) -> list[JSON]:
             "extension": source_extension(fact.source),
             "text": common.short_narrative("Contraindication", fact.text),
             "status": "final",
-            "code": concept(context.contraindication_code),
+            "code": context.code("contraindication", "Contraindication"),
             "severity": "high",
             "implicated": [{"reference": f"MedicationKnowledge/{ids.medication}"}],
             "evidence": [{"code": [text_concept(fact.subject)]}],
@@ -105,4 +105,4 @@ def build_r4(k: DrugKnowledge, context: common.BuildContext) -> list[JSON]:
     }))
     document = common.document_reference(k, ids.document)
     resources = [mk, *issues, document]
-    return resources + [common.provenance(k, ids, resources)]
+    return resources + [common.provenance(k, context, resources)]

@@ -24,8 +24,6 @@ MODELS = {
     "Provenance": Provenance,
 }
 
-CUD_TYPE = "http://hl7.org/fhir/clinical-use-definition-type"
-FREQUENCY = "http://hl7.org/fhir/undesirable-effect-frequency"
 POPULATION = text_concept("Patient population")
 
 # Where each kind of statement lands (``mono2fhir inspect``); keys are Placement.destination.
@@ -44,7 +42,7 @@ DESTINATIONS = {
 }
 
 
-def cud_body(fact: ClinicalFact) -> JSON:
+def cud_body(fact: ClinicalFact, context: common.BuildContext) -> JSON:
     """The one backbone element that carries the fact, by kind."""
     subject = {"concept": text_concept(fact.subject)}
     if fact.kind is FactKind.CONTRAINDICATION:
@@ -57,8 +55,7 @@ def cud_body(fact: ClinicalFact) -> JSON:
     if fact.kind is FactKind.UNDESIRABLE_EFFECT:
         effect: JSON = {"symptomConditionEffect": subject}
         if fact.frequency:
-            effect["frequencyOfOccurrence"] = {"coding": [{"system": FREQUENCY, "code": fact.frequency,
-                                                           "display": fact.frequency}], "text": fact.frequency}
+            effect["frequencyOfOccurrence"] = context.code(fact.frequency)
         return {"undesirableEffect": effect}
     return {"warning": {"description": fact.text}}
 
@@ -78,7 +75,7 @@ def clinical_use_definitions(k: DrugKnowledge, context: common.BuildContext) -> 
         }
         if fact.category:
             cud["category"] = [concept(fact.category)]
-        cud.update(cud_body(fact))
+        cud.update(cud_body(fact, context))
         out.append(cud)
     return out
 
@@ -134,4 +131,4 @@ def build_r5(k: DrugKnowledge, context: common.BuildContext) -> list[JSON]:
     }))
     document = common.document_reference(k, ids.document)
     resources = [mk, *cuds, document]
-    return resources + [common.provenance(k, ids, resources)]
+    return resources + [common.provenance(k, context, resources)]
