@@ -29,6 +29,9 @@ HL7_CODES: dict[str, frozenset[str]] = {
     ),
     "http://hl7.org/fhir/clinical-use-definition-category": frozenset({"Pregnancy", "Overdose", "DriveAndMachines"}),
     "http://hl7.org/fhir/undesirable-effect-frequency": frozenset({"Common", "Uncommon", "Rare"}),
+    "http://terminology.hl7.org/CodeSystem/provenance-participant-type": frozenset(
+        {"enterer", "performer", "author", "verifier", "legal", "attester", "informant", "custodian", "assembler", "composer"}
+    ),
 }
 
 _EMITTED_TYPES = ("MedicationKnowledge", "DetectedIssue", "ClinicalUseDefinition", "DocumentReference", "Provenance",

@@ -36,6 +36,14 @@ _INLINE_TYPES = frozenset({"BackboneElement", "Element"})
 _SYSTEM_PREFIX = "http://hl7.org/fhirpath/System."
 
 
+# Published invariants with a known defect, corrected the way the HL7 and Firely validators correct
+# them: R4's ref-1 is false for a Reference without ``reference`` (display or identifier only);
+# R4B and R5 publish it guarded by ``reference.exists() implies``.
+_CORRECTED = {
+    ("R4", "ref-1"): lambda expr: f"reference.exists() implies ({expr})",
+}
+
+
 @dataclass(frozen=True)
 class Constraint:
     key: str
@@ -79,7 +87,7 @@ def _type_code(t: dict) -> str:
     return code
 
 
-def _element(raw: dict) -> ElementDef:
+def _element(raw: dict, version: str) -> ElementDef:
     types = tuple(_type_code(t) for t in raw.get("type", []))
     targets: list[str] = []
     for t in raw.get("type", []):
@@ -87,7 +95,8 @@ def _element(raw: dict) -> ElementDef:
             targets.append(profile.rsplit("/", 1)[-1])
     binding = raw.get("binding") or {}
     constraints = tuple(
-        Constraint(c["key"], c.get("severity", "error"), c.get("human", ""), c["expression"])
+        Constraint(c["key"], c.get("severity", "error"), c.get("human", ""),
+                   _CORRECTED.get((version, c["key"]), lambda e: e)(c["expression"]))
         for c in raw.get("constraint", [])
         if c.get("expression")
     )
@@ -134,7 +143,7 @@ class Definitions:
                 self._elements[type_name] = {}
             else:
                 sd = json.loads((self._root / "entries" / filename).read_text(encoding="utf-8"))
-                self._elements[type_name] = {e["path"]: _element(e) for e in sd["snapshot"]["element"]}
+                self._elements[type_name] = {e["path"]: _element(e, self.version) for e in sd["snapshot"]["element"]}
         return self._elements[type_name]
 
     def root(self, type_name: str) -> ElementDef | None:

@@ -6,8 +6,8 @@ Rules (all on mono2fhir's Dosage encodings, DESIGN §3.2):
   maxDosePerAdministration, nor above the maxDosePerPeriod numerator, when the units compare;
 - ``sanity-daily-total``: frequency(Max) x dose, scaled to the maxDosePerPeriod period, is not above
   its numerator, when timing and maximum are both structured;
-- ``sanity-per-kg``: a Dosage whose text says "/kg" ("per kg") has per-kg units in its structured
-  doses, and a per-kg structured dose has "kg" in its text;
+- ``sanity-per-kg``: a number the text gives per kg ("20–25 mg/kg") is not structured in a unit
+  that is not per kg, and a per-kg structured dose has "kg" in its text;
 - ``sanity-number-not-in-text``: every number of the Dosage's Quantities, Ranges, Ratios and Timing
   appears in Dosage.text. Allowed without appearing: the 1 of a per-period denominator, of a
   Timing period or frequency ("daily", "every 8 hours", "weekly"); number words count ("twice" = 2).
@@ -31,7 +31,9 @@ _NUMBER_WORDS = {
 }
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|\.\d+)(?![\d])")
 _WORD = re.compile(r"[a-z]+")
-_PER_KG_TEXT = re.compile(r"/\s*kg\b|\bper\s+(?:kg|kilogram)\b|\bkg\s*/", re.I)
+_NUM = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+# "20–25 mg/kg", "0.15 mg per kg", "80 units/kg": the numbers the text gives per kg.
+_PER_KG_TEXT = re.compile(_NUM + r"(?:\s*(?:-|–|to)\s*" + _NUM + r")?\s*[a-zµμ]+\s*(?:/|per)\s*(?:kg|kilogram)\b", re.I)
 _TIME_TO_UCUM = {"s": "s", "min": "min", "h": "h", "d": "d", "wk": "wk", "mo": "mo", "a": "a"}
 
 
@@ -204,10 +206,13 @@ def check_dosage(node: Node, rtype: str, rid: str | None) -> list[Finding]:
     text = dosage.get("text") if isinstance(dosage.get("text"), str) else ""
     structured_codes = [(rel, q[1]) for rel, q in _all_dose_quantities(dosage)]
     if text and structured_codes:
-        says_per_kg = bool(_PER_KG_TEXT.search(text))
+        per_kg_numbers = {
+            d.normalize() for m in _PER_KG_TEXT.finditer(text) for g in m.groups() if g and (d := _dec(g.replace(",", ""))) is not None
+        }
+        for rel, (value, code) in _all_dose_quantities(dosage):
+            if "/kg" not in code and value.normalize() in per_kg_numbers:
+                add(rel, "sanity-per-kg", f"the text gives {value} per kg but the structured unit is {code}")
         per_kg = [(rel, code) for rel, code in structured_codes if "/kg" in code]
-        if says_per_kg and not per_kg:
-            add("", "sanity-per-kg", "the text gives a dose per kg but no structured dose is in a per-kg unit")
         if per_kg and not re.search(r"\bkg\b|kilogram", text, re.I):
             for rel, code in per_kg:
                 add(rel, "sanity-per-kg", f"unit {code} is per kg but the text does not mention kg")
