@@ -29,7 +29,7 @@ _NUMBER_WORDS = {
     "once": 1, "one": 1, "single": 1, "twice": 2, "two": 2, "thrice": 3, "three": 3, "four": 4, "five": 5,
     "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "half": Decimal("0.5"),
 }
-_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|\.\d+)(?![\d])")
+_NUMBER = re.compile(r"(?<![\w.])((?:(?<=\s)-|^-)?(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|\.\d+))(?![\d])")
 _WORD = re.compile(r"[a-z]+")
 _NUM = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
 # "20–25 mg/kg", "0.15 mg per kg", "80 units/kg": the numbers the text gives per kg.
