@@ -42,7 +42,7 @@ public class AuthTokenInterceptor {
 		if (!MessageDigest.isEqual(expected, actual)) {
 			AuthenticationException e = new AuthenticationException(
 					header == null ? "Missing Authorization: Bearer token" : "Invalid bearer token");
-			e.addAuthenticateHeaderForRealm("mono2fhir-test");
+			e.addResponseHeader("WWW-Authenticate", "Bearer realm=\"mono2fhir-test\"");
 			throw e;
 		}
 	}
