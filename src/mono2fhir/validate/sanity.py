@@ -1,7 +1,8 @@
 """Clinical sanity layer: is a structured dose coherent with itself and with its source sentence?
 
 Rules (all on mono2fhir's Dosage encodings, DESIGN §3.2):
-- ``sanity-low-high``: every Range has low <= high (units converted with UCUM when they differ);
+- ``sanity-low-high``: a Range whose low and high are in different units has low <= high after
+  UCUM conversion (one unit is rng-2's case; fhirpathpy cannot compare two units);
 - ``sanity-dose-above-max``: a dose per administration (doseQuantity, doseRange.high) is not above
   maxDosePerAdministration, nor above the maxDosePerPeriod numerator, when the units compare;
 - ``sanity-daily-total``: frequency(Max) x dose, scaled to the maxDosePerPeriod period, is not above
@@ -249,7 +250,7 @@ def _all_dose_quantities(dosage: dict) -> list[tuple[str, tuple[Decimal, str]]]:
 
 def check_range(node: Node, rtype: str, rid: str | None) -> list[Finding]:
     low, high = _quantity(node.value.get("low")), _quantity(node.value.get("high"))
-    if low and high and _exceeds(low, high):
+    if low and high and low[1] != high[1] and _exceeds(low, high):  # one unit: rng-2 says it
         return [Finding(severity="error", resource_type=rtype, resource_id=rid, path=node.path, rule="sanity-low-high",
                         message=f"low {low[0]} {low[1]} is above high {high[0]} {high[1]}", source=node.source)]
     return []
