@@ -19,6 +19,7 @@ from .findings import Finding
 
 FHIR_SUFFIXES = (".json", ".ndjson")
 MONOGRAPH_SUFFIXES = (".md", ".txt")
+SKIPPED_IN_FOLDERS = frozenset({"manifest.json"})  # export's run manifest (DESIGN §4), not FHIR
 
 
 @dataclass
@@ -34,7 +35,10 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FHIR_SUFFIXES + MONOGRAPH_SUFFIXES)
+            yield from sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in FHIR_SUFFIXES + MONOGRAPH_SUFFIXES and p.name not in SKIPPED_IN_FOLDERS
+            )
         else:
             yield path
 
@@ -85,6 +89,9 @@ def validate_file(path: Path, fhir_version: str | None, terminology: Any) -> Inp
         return result
     except MonographError as exc:
         result.findings.append(_input_error(name, f"monograph not converted: {exc}"))
+        return result
+    if isinstance(data, dict) and "resourceType" not in data:
+        result.findings.append(_input_error(name, "not a FHIR resource (no resourceType)"))
         return result
     if not isinstance(data, (dict, list)):
         result.findings.append(_input_error(name, "expected a FHIR resource, a Bundle or a list of resources"))

@@ -147,7 +147,7 @@ def check_invariants(nodes: list[Node], version: str, rtype: str, rid: str | Non
                 continue
             if unsupported(constraint):
                 continue
-            if constraint.key == "dom-6" and node.element is not None:
+            if constraint.key == "dom-6" and node.path != rtype:
                 continue  # narrative is asked of resources, not of the ones they contain
 
             try:
