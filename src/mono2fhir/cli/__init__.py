@@ -32,6 +32,7 @@ def _register() -> None:
     from . import export  # noqa: F401
     from . import inspect  # noqa: F401
     from . import push  # noqa: F401
+    from . import validate  # noqa: F401
 
 
 _register()
