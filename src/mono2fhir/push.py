@@ -371,8 +371,12 @@ def _dependency_order(items: list[Item]) -> list[Item]:
 def build_bundle(groups: list[Group], bundle_type: str) -> dict:
     """The request Bundle: ``PUT Type/id`` entries. In a batch, entries do not see each other's
     placeholders, so urn:uuid references are rewritten to ``Type/id``."""
-    items = [it for g in groups for it in _dependency_order(g.items)]
-    to_literal = {it.full_url: it.key for it in items} if bundle_type == "batch" else {}
+    return _bundle_for([it for g in groups for it in _dependency_order(g.items)], bundle_type)
+
+
+def _bundle_for(items: list[Item], bundle_type: str, members: Iterable[Item] = ()) -> dict:
+    """``members``: every resource the items may refer to (a batch retry pass sends only some)."""
+    to_literal = {it.full_url: it.key for it in [*items, *members]} if bundle_type == "batch" else {}
     entries = [{"fullUrl": it.full_url,
                 "resource": map_references(it.body, to_literal) if to_literal else it.body,
                 "request": {"method": "PUT", "url": it.key}} for it in items]
@@ -504,6 +508,9 @@ def _short(value: Any) -> str | None:
 # --------------------------------------------------------------------------- the pusher
 
 
+Result = tuple["Group", "Item", Action, int, "str | None"]  # group, item, action, HTTP status, outcome text
+
+
 class _Pusher:
     def __init__(self, options: PushOptions, session: requests.Session, progress: Progress | None):
         self.options = options
@@ -513,10 +520,41 @@ class _Pusher:
 
     # -- writing
 
-    def send_chunk(self, groups: list[Group]) -> tuple[list[tuple[Group, Item, Action, int, str | None]], dict]:
-        """POST one chunk; on a rejected transaction holding several monographs, send each alone so
-        that one bad monograph does not fail the others."""
-        bundle = build_bundle(groups, self.options.bundle_type)
+    def send_chunk(self, groups: list[Group]) -> tuple[list[Result], dict]:
+        """POST one chunk and classify every entry.
+
+        A rejected transaction holding several monographs is sent again one monograph per bundle,
+        so that one bad monograph does not fail the others. In a batch, entries are applied one by
+        one, so a reference cycle (MedicationKnowledge <-> DetectedIssue) fails the entry that comes
+        first; entries rejected with a 4xx are sent again as long as each pass gets more of them in.
+        """
+        pairs = [(g, it) for g in groups for it in _dependency_order(g.items)]
+        results, stats = self._post(pairs)
+        if self.options.bundle_type == "transaction":
+            if len(groups) > 1 and results and all(r[2] == "failed" and 400 <= r[3] < 500 for r in results):
+                results, stats["bundles"] = [], stats["bundles"] + len(groups)
+                for group in groups:
+                    part, part_stats = self._post([(group, it) for it in _dependency_order(group.items)])
+                    results += part
+                    for k in ("retried", "recovered"):
+                        stats[k] += part_stats[k]
+            return results, stats
+        by_key = {r[1].key: r for r in results}
+        pending = [r for r in results if r[2] == "failed" and 400 <= r[3] < 500]
+        while pending:
+            again, more = self._post([(r[0], r[1]) for r in pending])
+            for k in stats:
+                stats[k] += more[k]
+            by_key.update({r[1].key: r for r in again})
+            still = [r for r in again if r[2] == "failed" and 400 <= r[3] < 500]
+            if len(still) == len(pending):
+                break
+            pending = still
+        return [by_key[it.key] for _, it in pairs], stats
+
+    def _post(self, pairs: list[tuple[Group, Item]]) -> tuple[list[Result], dict]:
+        groups = list({id(g): g for g, _ in pairs}.values())
+        bundle = _bundle_for([it for _, it in pairs], self.options.bundle_type, [it for g in groups for it in g.items])
         started = time.monotonic()
         # Retries resend the same X-Request-ID; HAPI records it in meta.source ("#<id>", 16 chars), which
         # tells us afterwards whether a lost attempt of this very request wrote a resource.
@@ -529,23 +567,14 @@ class _Pusher:
             assert error is not None
             if isinstance(error, client.AuthenticationFailed):
                 raise error
-            if len(groups) > 1 and resp.status_code < 500:
-                results: list = []
-                for group in groups:
-                    part, part_stats = self.send_chunk([group])
-                    results += part
-                    for k in stats:
-                        stats[k] += part_stats[k]
-                return results, stats
             text = error.outcome or str(error)
-            return [(g, it, "failed", resp.status_code, text) for g in groups for it in g.items], stats
-        entries = (resp.json().get("entry") or [])
-        items = [(g, it) for g in groups for it in _dependency_order(g.items)]
-        if len(entries) != len(items):
-            text = f"the server answered {len(entries)} entries for {len(items)} sent"
-            return [(g, it, "failed", resp.status_code, text) for g, it in items], stats
-        results = []
-        for (group, item), entry in zip(items, entries):
+            return [(g, it, "failed", resp.status_code, text) for g, it in pairs], stats
+        entries = resp.json().get("entry") or []
+        if len(entries) != len(pairs):
+            text = f"the server answered {len(entries)} entries for {len(pairs)} sent"
+            return [(g, it, "failed", resp.status_code, text) for g, it in pairs], stats
+        results: list[Result] = []
+        for (group, item), entry in zip(pairs, entries):
             response = entry.get("response") or {}
             action, status = classify_entry(response)
             text = client.outcome_text(response.get("outcome")) if action == "failed" else None
@@ -605,8 +634,10 @@ def _run_parallel(jobs: int, tasks: Sequence[Callable[[], Any]], on_done: Callab
 def push(inputs: Iterable[Any], options: PushOptions, *, progress: Progress | None = None,
          session: requests.Session | None = None, terminology: Any = None) -> PushReport:
     """Push ``inputs`` to ``options.server`` and report what happened (see the module docstring)."""
+    if session is None:
+        with client.build_session(options.client.model_copy(update={"pool_size": max(10, options.jobs)})) as own:
+            return push(inputs, options, progress=progress, session=own, terminology=terminology)
     started = time.monotonic()
-    session = session or client.build_session(options.client.model_copy(update={"pool_size": max(10, options.jobs)}))
     pusher = _Pusher(options, session, progress)
     server_version = client.server_fhir_version(client.capability(session, pusher.base))
     fhir_version = options.fhir_version or server_version or "R4"
