@@ -94,14 +94,3 @@ def ndjson_lines(resources: Iterable[JSON]) -> dict[str, list[str]]:
     for resource in resources:
         out.setdefault(resource["resourceType"], []).append(json.dumps(resource, ensure_ascii=False, separators=(",", ":")))
     return out
-
-
-def read_fhir_json(path: Path) -> list[JSON]:
-    """Resources in a FHIR JSON file: a single resource, a Bundle (its entries) or NDJSON."""
-    text = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() == ".ndjson":
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    data = json.loads(text)
-    if data.get("resourceType") == "Bundle":
-        return [e["resource"] for e in data.get("entry", []) if "resource" in e]
-    return [data]

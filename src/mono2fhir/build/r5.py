@@ -88,7 +88,7 @@ def dosage_groups(groups: tuple[DoseGroup, ...]) -> list[JSON]:
 
 
 def indication_guidelines(k: DrugKnowledge, cuds: list[JSON]) -> list[JSON]:
-    indications = [(c, f) for c, f in zip(cuds, k.facts) if f.kind is FactKind.INDICATION]
+    indications = [(c, f) for c, f in zip(cuds, k.facts, strict=True) if f.kind is FactKind.INDICATION]
     general = [c for c, f in indications if not f.dose_text]
     out: list[JSON] = []
     dosing = [

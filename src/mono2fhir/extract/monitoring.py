@@ -53,5 +53,5 @@ def sentences(text: str) -> list[str]:
 _STANDALONE = {
     "electrolytes", "electrolyte", "glucose", "creatinine", "potassium", "sodium", "calcium", "magnesium",
     "inr", "tsh", "platelets", "hba1c", "cbc", "weight", "hearing", "bleeding", "hydration", "hemoglobin",
-    "haemoglobin", "aptt", "anti-xa", "bun", "phosphate", "magnesium",
+    "haemoglobin", "aptt", "anti-xa", "bun", "phosphate",
 }

@@ -65,9 +65,7 @@ def convert_monograph(path: Path, fhir_version: str, terminology: Any) -> dict:
     """The Bundle of a monograph, through ``mono2fhir.convert.convert_file``."""
     from ..convert import convert_file
 
-    conversion = convert_file(path, fhir_version, terminology)
-    bundle = conversion.bundle
-    return bundle("transaction") if callable(bundle) else bundle
+    return convert_file(path, fhir_version, terminology).bundle("transaction")
 
 
 def validate_file(path: Path, fhir_version: str | None, terminology: Any) -> InputResult:
