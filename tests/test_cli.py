@@ -124,3 +124,21 @@ def test_inspect_bad_file_exits_1_with_location(run_cli):
     result = run_cli("inspect", BAD / "invalid_yaml.md")
     assert result.exit_code == EXIT_SOME_FAILED
     assert "invalid_yaml.md:3:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_export_refuses_invalid_bundles_unless_allowed(run_cli, tmp_path):
+    """A --mappings table that maps "mg" to a code that is not UCUM makes the units layer fail."""
+    mappings = tmp_path / "maps"
+    mappings.mkdir()
+    (mappings / "units.yaml").write_text(
+        "table: units\nsystem: http://unitsofmeasure.org\nentries:\n"
+        "  - {code: milligramme, unit: mg, kind: amount, phrases: [mg], checked: deliberately wrong}\n")
+    metformin = EXAMPLES / "metformin.md"
+    refused = run_cli("export", metformin, "--out", tmp_path / "refused", "--mappings", mappings)
+    assert refused.exit_code == EXIT_SOME_FAILED
+    assert "validation error(s), not written" in refused.stderr and "ucum" in refused.stderr
+    assert not (tmp_path / "refused" / "metformin.json").exists()
+    allowed = run_cli("export", metformin, "--out", tmp_path / "allowed", "--mappings", mappings, "--allow-invalid")
+    assert allowed.exit_code == EXIT_OK
+    assert "validation error(s) written anyway" in allowed.stderr
+    assert "milligramme" in (tmp_path / "allowed" / "metformin.json").read_text()

@@ -85,6 +85,7 @@ class InputReport(BaseModel):
     output: str | None = None
     resources: dict[str, int] = {}
     errors: list[str] = []
+    validation_errors: int = 0  # written anyway with --allow-invalid
     warnings: int = 0
 
 
@@ -106,6 +107,10 @@ class ExportReport(BaseModel):
     @property
     def warnings(self) -> int:
         return sum(i.warnings for i in self.inputs)
+
+    @property
+    def validation_errors(self) -> int:
+        return sum(i.validation_errors for i in self.inputs)
 
 
 def to_fhir_json(resources: list[JSON], fhir_version: FhirVersion) -> list[JSON]:
@@ -175,6 +180,7 @@ def _convert_for_export(path: Path, display: str, options: ExportOptions) -> tup
         return report, None
     report.warnings = len(conversion.warnings())
     errors = conversion.errors()
+    report.validation_errors = len(errors)
     if errors and not options.allow_invalid:
         first = errors[0]
         report.errors.append(f"{path}: {len(errors)} validation error(s), not written (use --allow-invalid "

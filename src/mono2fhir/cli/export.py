@@ -49,6 +49,9 @@ def export_command(inputs: tuple[Path, ...], out_dir: Path, fhir_version: str, b
         for error in item.errors:
             click.echo(f"error: {error}", err=True)
     resources = sum(sum(i.resources.values()) for i in report.converted)
+    if options.allow_invalid and report.validation_errors:
+        click.echo(f"warning: {report.validation_errors} validation error(s) written anyway (--allow-invalid); "
+                   "run 'mono2fhir validate' on the output for details", err=True)
     click.echo(
         f"{len(report.converted)} of {len(report.inputs)} monograph(s) converted to FHIR {fhir_version}, "
         f"{resources} resources, {report.warnings} validation warning(s), {len(report.failed)} failed; "
