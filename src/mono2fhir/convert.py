@@ -142,11 +142,12 @@ def convert_file(path: str | Path, fhir_version: FhirVersion = "R4", terminology
 
 
 def _validate(conversion: Conversion, terminology: Terminology) -> list[Any]:
-    try:
-        from .validate import validate
-    except ImportError:  # the validation package is optional while it is being built
-        return []
-    return validate(conversion.bundle("transaction"), conversion.fhir_version, terminology)
+    """The local validation layers on the transaction bundle. The structure layer is left out:
+    ``to_fhir_json`` has just parsed every resource with the same fhir.resources models."""
+    from .validate import LAYERS, validate
+
+    layers = [name for name in LAYERS if name != "structure"]
+    return validate(conversion.bundle("transaction"), conversion.fhir_version, terminology, layers=layers)
 
 
 # --------------------------------------------------------------------------- batch
