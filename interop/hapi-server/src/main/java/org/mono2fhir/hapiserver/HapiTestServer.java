@@ -54,6 +54,13 @@ import javax.sql.DataSource;
  * them. We import only the embedded-web-server auto-configuration and define everything else here,
  * so "Quartz/Flyway/Hibernate-JPA auto-configuration off" holds by construction.
  *
+ * <p>Validation: no bean of ours is needed. HAPI 8.8's JpaConfig registers the validation support
+ * chain ({@code JpaValidationSupportChain}: core definitions from hapi-fhir-validation-resources-r4/r5,
+ * stored conformance resources, in-memory terminology, common code systems such as UCUM, caching
+ * built in) and the instance validator behind {@code $validate}. Nothing in the chain is remote, and
+ * code systems it cannot expand (SNOMED CT, LOINC, ATC, RxNorm) give warnings, not errors.
+ * {@code $validate} answers 200 with the OperationOutcome whatever the result (HAPI 8 behaviour).
+ *
  * <p>Arguments (Spring properties, {@code --name=value}): {@code fhir-version} (R4, default, or R5),
  * {@code server.port} (default 8080), {@code server.address} (default 127.0.0.1),
  * {@code auth-token} (empty = no authentication).
