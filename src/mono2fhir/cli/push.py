@@ -11,34 +11,11 @@ import warnings
 from pathlib import Path
 
 import click
-from pydantic import SecretStr
-
 from .. import client
 from ..errors import EXIT_SERVER, ServerError
 from ..push import PushOptions, PushReport, PushUsageError, push as run_push
 from . import main
-
-
-def _parse_basic(value: str | None) -> tuple[str | None, SecretStr | None]:
-    if value is None:
-        return None, None
-    user, sep, password = value.partition(":")
-    if not user:
-        raise click.BadParameter("expected user[:password]", param_hint="--basic")
-    if not sep:
-        password = click.prompt(f"Password for {user}", hide_input=True, err=True)
-    return user, SecretStr(password)
-
-
-def _parse_headers(values: tuple[str, ...]) -> dict[str, SecretStr]:
-    headers = {}
-    for text in values:
-        try:
-            name, value = client.parse_header(text)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--header") from None
-        headers[name] = SecretStr(value)
-    return headers
+from .connection import client_options, connection_options
 
 
 class _Progress:
@@ -101,18 +78,7 @@ def _print_report(report: PushReport) -> None:
               help="batch for servers without transactions (entries then succeed or fail one by one).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=4, show_default=True,
               help="Bundles sent in parallel.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=300.0, show_default=True,
-              help="Seconds to wait for an answer (connect timeout is 10 s).")
-@click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Retries on connection errors, 429 and 5xx, with back-off and jitter, honouring Retry-After.")
-@click.option("--bearer-token", envvar="MONO2FHIR_TOKEN", show_envvar=True, default=None,
-              help="Send 'Authorization: Bearer TOKEN'.")
-@click.option("--basic", metavar="USER[:PASSWORD]", default=None,
-              help="HTTP basic auth; prompts for the password when it is not given.")
-@click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Extra header (repeatable).")
-@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="CA certificates (PEM) to verify the server's TLS certificate with.")
-@click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (test servers only).")
+@connection_options
 @click.option("--dry-run", is_flag=True, help="Read the server and print the plan; write nothing.")
 @click.option("--verify", "verify_", is_flag=True, help="Read every resource back and compare it with what was sent.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
@@ -124,20 +90,10 @@ def push(inputs, server, fhir_version, batch_size, bundle_type, jobs, timeout, r
     Resources are sent as PUT Type/id entries of transaction bundles, so pushing again updates in
     place and creates no new version when nothing changed.
     """
-    if bearer_token is not None and basic is not None:
-        raise click.UsageError("give either --bearer-token (or MONO2FHIR_TOKEN) or --basic, not both")
-    user, password = _parse_basic(basic)
-    if insecure:
-        click.echo("warning: --insecure: TLS certificates are not verified; use it only with a test server",
-                   err=True)
     options = PushOptions(
         server=server, fhir_version=fhir_version, batch_size=batch_size, bundle_type=bundle_type, jobs=jobs,
         dry_run=dry_run, verify=verify_,
-        client=client.ClientOptions(
-            read_timeout=timeout, connect_timeout=min(10.0, timeout), retries=retries,
-            bearer_token=SecretStr(bearer_token) if bearer_token else None, basic_user=user,
-            basic_password=password, headers=_parse_headers(headers), verify=not insecure,
-            ca_bundle=str(ca_bundle) if ca_bundle else None),
+        client=client_options(timeout, retries, bearer_token, basic, headers, ca_bundle, insecure),
     )
     progress = _Progress("dry run" if dry_run else "pushing")
     try:
