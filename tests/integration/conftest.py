@@ -143,8 +143,17 @@ class _Servers:
 _SERVERS = _Servers()
 
 
+SERVER_FIXTURES = {"hapi_r4_url": ("R4",), "hapi_r5_url": ("R5",), "hapi": ("R4", "R5")}
+
+
 def _is_integration(item) -> bool:
     return HERE in Path(str(item.path)).resolve().parents
+
+
+def _versions_needed(items) -> list[str]:
+    """The server versions the selected tests ask for through their fixtures."""
+    wanted = {v for item in items for name in getattr(item, "fixturenames", ()) for v in SERVER_FIXTURES.get(name, ())}
+    return [v for v in VERSIONS if v in wanted]
 
 
 def pytest_configure(config):
@@ -164,9 +173,10 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def pytest_collection_finish(session):
-    # Only now is the final selection (after -k / -m) known: boot both servers in the background.
-    if any(_is_integration(item) for item in session.items):
-        _SERVERS.launch(VERSIONS)
+    # Only now is the final selection (after -k / -m) known: boot the servers it needs, in the background.
+    versions = _versions_needed(session.items)
+    if versions:
+        _SERVERS.launch(versions)
 
 
 def pytest_sessionfinish(session, exitstatus):
