@@ -13,13 +13,16 @@ from typing import Literal
 import click
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import EXIT_OK, EXIT_SOME_FAILED, MappingError
+from ..client import ClientOptions, build_session
+from ..errors import EXIT_OK, EXIT_SERVER, EXIT_SOME_FAILED, MappingError, ServerError
 from ..terminology import Terminology
 from ..validate import FHIR_VERSIONS, render_text, to_operation_outcome, to_outcome_bundle
 from ..validate.findings import counts
 from ..validate.inputs import InputResult, validate_paths
+from ..validate.server import ServerValidator
 from . import main
 from .common import fail_usage
+from .connection import client_options, connection_options
 
 REPORTERS = ("text", "json")
 
@@ -32,7 +35,8 @@ class ValidateOptions(BaseModel):
     format: Literal["text", "json"] = "text"
     fail_on: Literal["error", "warning"] = "error"
     mappings: Path | None = None
-    server: str | None = None  # later: $validate on a FHIR server as one more layer
+    server: str | None = None  # $validate on this FHIR server, as one more layer
+    client: ClientOptions = ClientOptions()
 
 
 def report(results: list[InputResult], fmt: str) -> str:
@@ -48,7 +52,14 @@ def run(options: ValidateOptions) -> int:
         terminology = Terminology.load(options.mappings)
     except MappingError as exc:
         fail_usage(str(exc))
-    results = validate_paths(options.paths, options.fhir_version, terminology)
+    server = None
+    try:
+        if options.server:
+            server = ServerValidator(build_session(options.client), options.server)
+        results = validate_paths(options.paths, options.fhir_version, terminology, server)
+    except ServerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_SERVER
     text = report(results, options.format)
     if text:
         click.echo(text)
@@ -69,12 +80,25 @@ def run(options: ValidateOptions) -> int:
               help="Exit 1 when a finding of this severity or worse is found.")
 @click.option("--mappings", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Extra mapping tables (codes known to the codes layer).")
-def validate_command(paths: tuple[Path, ...], fhir_version: str | None, fmt: str, fail_on: str, mappings: Path | None) -> None:
+@click.option("--server", envvar="MONO2FHIR_SERVER", show_envvar=True, default=None,
+              help="Also run $validate on this FHIR server (e.g. HAPI) for every resource; its issues are "
+                   "reported with rule 'server'.")
+@connection_options
+def validate_command(paths: tuple[Path, ...], fhir_version: str | None, fmt: str, fail_on: str, mappings: Path | None,
+                     server: str | None, timeout: float, retries: int, bearer_token: str | None, basic: str | None,
+                     headers: tuple[str, ...], ca_bundle: str | None, insecure: bool) -> None:
     """Validate FHIR JSON / NDJSON files, Bundles, folders and monographs, layer by layer:
     structure, required bindings and reference targets, FHIRPath invariants, UCUM units, codes and
-    clinical sanity. Each finding names the element's FHIRPath and the monograph line it came from."""
+    clinical sanity; with --server, also the server's $validate. Each finding names the element's
+    FHIRPath and the monograph line it came from.
+
+    Exit status: 0 no finding at --fail-on level; 1 some; 2 usage error; 3 server unreachable or
+    credentials refused."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         fail_usage(f"no such file or folder: {', '.join(missing)}")
-    options = ValidateOptions(paths=paths, fhir_version=fhir_version, format=fmt, fail_on=fail_on, mappings=mappings)
+    options = ValidateOptions(
+        paths=paths, fhir_version=fhir_version, format=fmt, fail_on=fail_on, mappings=mappings, server=server,
+        client=client_options(timeout, retries, bearer_token, basic, headers, ca_bundle, insecure) if server
+        else ClientOptions())
     raise SystemExit(run(options))

@@ -8,7 +8,7 @@ other inputs are still validated.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,10 @@ def convert_monograph(path: Path, fhir_version: str, terminology: Any) -> dict:
     return convert_file(path, fhir_version, terminology).bundle("transaction")
 
 
-def validate_file(path: Path, fhir_version: str | None, terminology: Any) -> InputResult:
+ServerCheck = Callable[[Any, str], list[Finding]]
+
+
+def validate_file(path: Path, fhir_version: str | None, terminology: Any, server: ServerCheck | None = None) -> InputResult:
     name = str(path)
     result = InputResult(name=name)
     try:
@@ -97,8 +100,12 @@ def validate_file(path: Path, fhir_version: str | None, terminology: Any) -> Inp
     result.fhir_version = fhir_version or detect_version(data)
     result.resources = sum(1 for _ in iter_resources(data))
     result.findings.extend(validate(data, result.fhir_version, terminology))
+    if server is not None:
+        result.findings.extend(server(data, result.fhir_version))
     return result
 
 
-def validate_paths(paths: Iterable[str | Path], fhir_version: str | None, terminology: Any) -> list[InputResult]:
-    return [validate_file(path, fhir_version, terminology) for path in iter_files(paths)]
+def validate_paths(paths: Iterable[str | Path], fhir_version: str | None, terminology: Any,
+                   server: ServerCheck | None = None) -> list[InputResult]:
+    """Every input through the local layers, and through ``server`` ($validate) when given."""
+    return [validate_file(path, fhir_version, terminology, server) for path in iter_files(paths)]
