@@ -16,7 +16,7 @@ import pytest
 from pydantic import SecretStr
 
 from mono2fhir import client
-from mono2fhir.errors import ServerError
+from mono2fhir.errors import AuthenticationFailed, ServerError, ServerUnreachable
 
 sys.path.insert(0, str(Path(__file__).parent / "integration"))
 from faultproxy import FaultProxy  # noqa: E402
@@ -76,8 +76,8 @@ def fast(**kw) -> client.ClientOptions:
 
 
 @pytest.mark.parametrize("status, cls, words", [
-    (401, client.AuthenticationFailed, "--bearer-token"),
-    (403, client.AuthenticationFailed, "403"),
+    (401, AuthenticationFailed, "--bearer-token"),
+    (403, AuthenticationFailed, "403"),
     (404, ServerError, "--server"),
     (413, ServerError, "--batch-size"),
     (422, ServerError, "422"),
@@ -148,7 +148,7 @@ def test_auth_error_carries_no_token(stub):
     handler, url = stub
     with FaultProxy(url, token="right-token") as proxy:
         session = client.build_session(fast(bearer_token=SecretStr(TOKEN)))
-        with pytest.raises(client.AuthenticationFailed) as info:
+        with pytest.raises(AuthenticationFailed) as info:
             client.capability(session, proxy.url)
     text = f"{info.value!s} {info.value!r} {info.value.outcome}"
     assert "401" in text and TOKEN not in text
@@ -156,7 +156,7 @@ def test_auth_error_carries_no_token(stub):
 
 def test_unreachable_is_wrapped_with_cause_and_no_secret():
     session = client.build_session(fast(retries=1, bearer_token=SecretStr(TOKEN)))
-    with pytest.raises(client.ServerUnreachable) as info:
+    with pytest.raises(ServerUnreachable) as info:
         client.capability(session, "http://127.0.0.1:9")  # discard port: connection refused
     assert info.value.status is None and info.value.__cause__ is not None
     assert "unreachable" in str(info.value) and TOKEN not in str(info.value)

@@ -1,4 +1,4 @@
-"""push.py without a server: grouping, chunking, bundle building, response classification and the
+"""The push package without a server: grouping, chunking, bundle building, response classification and the
 read-back comparison (these run in the unit layer; the module sits beside test_push.py)."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 authentication and TLS settings; ``check_response`` turns an HTTP error status into a domain error that
 keeps the server's OperationOutcome text; ``validate_on_server`` runs ``$validate``.
 
-Errors raised here (all ``ServerError``, see ``mono2fhir.errors``)::
+Errors raised here (all ``ServerError``, defined in ``mono2fhir.errors``)::
 
     ServerError                  the server answered with an error (status, outcome text)
      ├── ServerUnreachable       no answer at all: connection refused, DNS, TLS, timeout (status None)
@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .errors import ServerError
+from .errors import AuthenticationFailed, ServerError, ServerUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,6 @@ REDACTED = "***"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 FHIR_JSON = "application/fhir+json"
-
-
-class ServerUnreachable(ServerError):
-    """The server could not be reached (connection, DNS, TLS or timeout). ``status`` is None."""
-
-
-class AuthenticationFailed(ServerError):
-    """The server refused our credentials (401) or our access (403)."""
 
 
 class InsecureTransportWarning(UserWarning):

@@ -6,7 +6,9 @@ Exception tree::
      ├── MonographError            a monograph cannot be read (path, line)
      ├── MappingError              a mappings/ table is malformed or missing
      ├── ValidationFailed          a bundle has validation errors and writing it was refused
-     └── ServerError               a FHIR server refused a request (status, outcome text)
+     └── ServerError               a FHIR server answered with an error (status, outcome text)
+          ├── ServerUnreachable    no answer at all: connection refused, DNS, TLS, timeout (status None)
+          └── AuthenticationFailed 401 / 403: the credentials or the access were refused
 
 Exit codes (the contract scripts rely on; asserted in tests/test_cli.py):
 
@@ -61,3 +63,11 @@ class ServerError(Mono2FhirError):
         self.status = status
         self.outcome = outcome
         super().__init__(message if not outcome else f"{message}: {outcome}")
+
+
+class ServerUnreachable(ServerError):
+    """The server could not be reached (connection, DNS, TLS or timeout). ``status`` is None."""
+
+
+class AuthenticationFailed(ServerError):
+    """The server refused our credentials (401) or our access (403)."""

@@ -38,15 +38,19 @@ def discover(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
             yield path, path.name
 
 
-def _rewrite_references(value: Any, urls: dict[str, str]) -> Any:
+def rewrite_references(value: Any, urls: dict[str, str]) -> Any:
+    """A copy of ``value`` with every ``reference`` found in ``urls`` replaced by its value."""
     if isinstance(value, dict):
         return {
-            k: (urls.get(v, v) if k == "reference" and isinstance(v, str) else _rewrite_references(v, urls))
+            k: (urls.get(v, v) if k == "reference" and isinstance(v, str) else rewrite_references(v, urls))
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_rewrite_references(v, urls) for v in value]
+        return [rewrite_references(v, urls) for v in value]
     return value
+
+
+_rewrite_references = rewrite_references  # the earlier private name, still imported by validate/server.py
 
 
 def bundle(resources: list[JSON], bundle_type: BundleType, timestamp: str) -> JSON:
@@ -62,7 +66,7 @@ def bundle(resources: list[JSON], bundle_type: BundleType, timestamp: str) -> JS
         key = f"{resource['resourceType']}/{resource['id']}"
         entry: JSON = {
             "fullUrl": urls[key],
-            "resource": resource if bundle_type == "batch" else _rewrite_references(resource, urls),
+            "resource": resource if bundle_type == "batch" else rewrite_references(resource, urls),
         }
         if bundle_type != "collection":
             entry["request"] = {"method": "PUT", "url": key}
