@@ -50,9 +50,6 @@ def rewrite_references(value: Any, urls: dict[str, str]) -> Any:
     return value
 
 
-_rewrite_references = rewrite_references  # the earlier private name, still imported by validate/server.py
-
-
 def bundle(resources: list[JSON], bundle_type: BundleType, timestamp: str) -> JSON:
     """A Bundle of the resources (DESIGN.md §4).
 

@@ -16,7 +16,7 @@ import requests
 from ..canonical import EXT_SOURCE
 from ..client import capability, server_fhir_version, validate_on_server
 from ..errors import ServerError
-from ..io import _rewrite_references
+from ..io import rewrite_references
 from .findings import Finding
 
 SEVERITY = {"fatal": "error", "error": "error", "warning": "warning", "information": "information"}
@@ -81,7 +81,7 @@ class ServerValidator:
                                     "validate against a server of the input's version")]
         findings: list[Finding] = []
         for resource in resources:
-            payload = _rewrite_references(resource, urls)
+            payload = rewrite_references(resource, urls)
             try:
                 outcome = validate_on_server(self.session, self.base_url, payload)
             except ServerError as exc:
