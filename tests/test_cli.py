@@ -58,20 +58,24 @@ def test_usage_errors_exit_2(run_cli, tmp_path):
     assert run_cli("export", SEED).exit_code == EXIT_USAGE  # --out missing
 
 
+def mappings_folder(tmp_path, name: str, text: str):
+    """A --mappings folder holding one table."""
+    folder = tmp_path / "maps"
+    folder.mkdir()
+    (folder / name).write_text(text)
+    return folder
+
+
 def test_bad_mappings_folder_is_a_usage_error(run_cli, tmp_path):
-    mappings = tmp_path / "maps"
-    mappings.mkdir()
-    (mappings / "routes.yaml").write_text("table: routes\nentries: [{code: 1}]\n")
+    mappings = mappings_folder(tmp_path, "routes.yaml", "table: routes\nentries: [{code: 1}]\n")
     result = run_cli("export", SEED, "--out", tmp_path / "out", "--mappings", mappings)
     assert result.exit_code == EXIT_USAGE
     assert "routes.yaml" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_mappings_folder_adds_a_code(run_cli, tmp_path):
-    mappings = tmp_path / "maps"
-    mappings.mkdir()
-    (mappings / "monitoring.yaml").write_text(
-        "table: monitoring\nsystem: http://loinc.org\nentries:\n"
+    mappings = mappings_folder(
+        tmp_path, "monitoring.yaml", "table: monitoring\nsystem: http://loinc.org\nentries:\n"
         "  - {code: 'TEST-1', display: Fluid balance, phrases: [fluid balance], checked: test}\n")
     result = run_cli("export", SEED, "--out", tmp_path / "out", "--mappings", mappings)
     assert result.exit_code == EXIT_OK, result.stderr
@@ -128,10 +132,8 @@ def test_inspect_bad_file_exits_1_with_location(run_cli):
 
 def test_export_refuses_invalid_bundles_unless_allowed(run_cli, tmp_path):
     """A --mappings table that maps "mg" to a code that is not UCUM makes the units layer fail."""
-    mappings = tmp_path / "maps"
-    mappings.mkdir()
-    (mappings / "units.yaml").write_text(
-        "table: units\nsystem: http://unitsofmeasure.org\nentries:\n"
+    mappings = mappings_folder(
+        tmp_path, "units.yaml", "table: units\nsystem: http://unitsofmeasure.org\nentries:\n"
         "  - {code: milligramme, unit: mg, kind: amount, phrases: [mg], checked: deliberately wrong}\n")
     metformin = EXAMPLES / "metformin.md"
     refused = run_cli("export", metformin, "--out", tmp_path / "refused", "--mappings", mappings)
