@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Literal
 
@@ -192,8 +193,9 @@ def _convert_for_export(path: Path, display: str, options: ExportOptions) -> tup
 
 
 def export(inputs: list[str | Path], out_dir: Path, options: ExportOptions,
-           progress: Callable[[InputReport], None] | None = None) -> ExportReport:
-    """Convert every monograph under ``inputs`` and write the results into ``out_dir``."""
+           progress: Callable[[int, int], None] | None = None) -> ExportReport:
+    """Convert every monograph under ``inputs`` and write the results into ``out_dir``.
+    ``progress(done, total)`` is called after each monograph."""
     _terminology(options.mappings)  # fail early (MappingError) on a bad --mappings folder
     files = list(discover(inputs))
     report = ExportReport(fhir_version=options.fhir_version, format=options.format, bundle_type=options.bundle_type)
@@ -206,12 +208,13 @@ def export(inputs: list[str | Path], out_dir: Path, options: ExportOptions,
             writer.add(item, conversion)
         report.inputs.append(item)
         if progress:
-            progress(item)
+            progress(len(report.inputs), len(files))
 
     if options.jobs > 1 and len(files) > 1:
         with ProcessPoolExecutor(max_workers=options.jobs) as pool:
             chunks = max(1, min(32, len(files) // (options.jobs * 4)))
-            for result in pool.map(_convert_for_export, *zip(*files), [options] * len(files), chunksize=chunks):
+            paths, displays = [f for f, _ in files], [d for _, d in files]
+            for result in pool.map(_convert_for_export, paths, displays, repeat(options), chunksize=chunks):
                 consume(result)
     else:
         for path, display in files:

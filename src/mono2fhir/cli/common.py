@@ -13,24 +13,27 @@ from ..errors import EXIT_USAGE
 
 
 @contextmanager
-def progress_reporter(label: str) -> Iterator[Callable[[Any], None]]:
-    """A callback that advances a spinner-style counter on stderr when it is a terminal; silent
-    otherwise (logs and CI stay clean)."""
-    if not sys.stderr.isatty():
-        yield lambda _item: None
-        return
-    count = 0
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A ``(done, total)`` callback drawing a click progress bar on stderr when it is a terminal, and
+    doing nothing otherwise (logs and CI stay clean). The bar is closed on leaving, also on errors."""
+    bar: Any = None
+    shown = 0
 
-    def advance(_item: Any) -> None:
-        nonlocal count
-        count += 1
-        click.echo(f"\r{label}: {count}", err=True, nl=False)
+    def advance(done: int, total: int) -> None:
+        nonlocal bar, shown
+        if not sys.stderr.isatty():
+            return
+        if bar is None:
+            bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr, show_pos=True, show_eta=True)
+            bar.__enter__()
+        bar.update(done - shown)
+        shown = done
 
     try:
         yield advance
     finally:
-        if count:
-            click.echo("", err=True)
+        if bar is not None:
+            bar.__exit__(None, None, None)
 
 
 def fail_usage(message: str) -> NoReturn:

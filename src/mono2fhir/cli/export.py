@@ -11,7 +11,7 @@ from ..build import BUILDERS
 from ..convert import ExportOptions, export
 from ..errors import EXIT_OK, EXIT_SOME_FAILED, MappingError
 from . import main
-from .common import fail_usage, progress_reporter
+from .common import fail_usage, progress_bar
 
 
 @main.command("export")
@@ -40,11 +40,11 @@ def export_command(inputs: tuple[Path, ...], out_dir: Path, fhir_version: str, b
     """
     options = ExportOptions(fhir_version=fhir_version, bundle_type=bundle_type, format=output_format,
                             single_file=single_file, mappings=mappings, jobs=jobs, allow_invalid=allow_invalid)
-    with progress_reporter("Converting") as on_item:
-        try:
-            report = export(list(inputs), out_dir, options, progress=on_item)
-        except MappingError as exc:
-            fail_usage(str(exc))
+    try:
+        with progress_bar("converting") as progress:
+            report = export(list(inputs), out_dir, options, progress=progress)
+    except MappingError as exc:
+        fail_usage(str(exc))
     for item in report.failed:
         for error in item.errors:
             click.echo(f"error: {error}", err=True)

@@ -15,31 +15,8 @@ from .. import client
 from ..errors import EXIT_SERVER, ServerError
 from ..push import PushOptions, PushReport, PushUsageError, push as run_push
 from . import main
+from .common import progress_bar
 from .connection import client_options, connection_options
-
-
-class _Progress:
-    """A click progress bar on a terminal (stderr), nothing otherwise."""
-
-    def __init__(self, label: str):
-        self.label = label
-        self.bar = None
-        self.shown = 0
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            self.bar = click.progressbar(length=max(total, 1), label=self.label, file=sys.stderr,
-                                         show_pos=True, show_eta=True)
-            self.bar.__enter__()
-        self.bar.update(done - self.shown)
-        self.shown = done
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
 
 
 def _print_report(report: PushReport) -> None:
@@ -95,19 +72,15 @@ def push(inputs, server, fhir_version, batch_size, bundle_type, jobs, timeout, r
         dry_run=dry_run, verify=verify_,
         client=client_options(timeout, retries, bearer_token, basic, headers, ca_bundle, insecure),
     )
-    progress = _Progress("dry run" if dry_run else "pushing")
     try:
-        with warnings.catch_warnings():
+        with progress_bar("dry run" if dry_run else "pushing") as progress, warnings.catch_warnings():
             warnings.simplefilter("ignore", client.InsecureTransportWarning)  # said above, once
             report = run_push(inputs, options, progress=progress)
     except PushUsageError as exc:
-        progress.close()
         raise click.UsageError(str(exc)) from None
     except ServerError as exc:
-        progress.close()
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_SERVER)
-    progress.close()
     _print_report(report)
     if report_path is not None:
         report_path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
