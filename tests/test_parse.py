@@ -151,3 +151,8 @@ def test_last_modified_garbage_is_an_error_with_line(terminology):
     with pytest.raises(MonographError) as caught:
         parse("---\ntitle: X\nlastModified: yesterday\n---\n", terminology)
     assert caught.value.line == 3
+
+
+def test_impossible_date_is_a_clear_error(terminology):
+    with pytest.raises(MonographError, match="invalid value in YAML front matter: month must be in 1..12"):
+        parse("---\ntitle: X\nlastModified: 2025-13-45\n---\n", terminology)

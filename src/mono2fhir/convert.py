@@ -176,8 +176,8 @@ def _convert_for_export(path: Path, display: str, options: ExportOptions) -> tup
     except OSError as exc:
         report.errors.append(f"{path}: cannot read: {exc.strerror or exc}")
         return report, None
-    except Exception as exc:  # a bug must not stop the batch; it is logged with its traceback
-        log.exception("internal error converting %s", path)
+    except Exception as exc:  # a bug must not stop the batch; the traceback goes to the debug log
+        log.debug("internal error converting %s", path, exc_info=True)
         report.errors.append(f"{path}: internal error ({type(exc).__name__}: {exc}); please report it")
         return report, None
     report.warnings = len(conversion.warnings())

@@ -90,6 +90,8 @@ def split_front_matter(path: str, text: str) -> tuple[dict[str, Any], str, int]:
         raise MonographError(path, f"invalid YAML front matter: {problem}", line) from exc
     except yaml.YAMLError as exc:
         raise MonographError(path, f"invalid YAML front matter: {exc}", 1) from exc
+    except (ValueError, TypeError, OverflowError) as exc:  # a YAML value its constructor rejects (2025-13-45)
+        raise MonographError(path, f"invalid value in YAML front matter: {exc}", 1) from exc
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
