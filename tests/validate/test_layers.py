@@ -97,3 +97,17 @@ def test_structure_paths():
     assert loc_to_path("MedicationKnowledge", ("administrationGuidelines", 0, "dosage")) == \
         "MedicationKnowledge.administrationGuidelines[0].dosage"
     assert [f.path for f in check_structure({"resourceType": "Nope"}, "R4")] == ["Nope"]
+
+
+def test_zero_dose_and_zero_interval_are_warnings():
+    from mono2fhir.validate import validate
+
+    dosage = {"text": "0 mg every 0 hours",
+              "timing": {"repeat": {"frequency": 1, "period": 0, "periodUnit": "h"}},
+              "doseAndRate": [{"doseQuantity": {"value": 0, "unit": "mg", "system": "http://unitsofmeasure.org",
+                                                "code": "mg"}}]}
+    resource = {"resourceType": "MedicationKnowledge", "id": "m", "status": "active",
+                "administrationGuidelines": [{"dosage": [{"type": {"text": "Adults"}, "dosage": [dosage]}]}]}
+    findings = [f for f in validate(resource, "R4", layers=["sanity"]) if f.rule == "sanity-not-positive"]
+    assert sorted(f.path.rsplit(".", 2)[-1] for f in findings) == ["doseQuantity", "period"]
+    assert all(f.severity == "warning" for f in findings)

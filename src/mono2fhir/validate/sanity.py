@@ -204,6 +204,16 @@ def check_dosage(node: Node, rtype: str, rid: str | None) -> list[Finding]:
                             f"{freq} x {dose[0]} {dose[1]} every {period} {unit} gives {total.normalize()} {dose[1]} per "
                             f"{denominator[0]} {denominator[1]}, above the {prel} maximum of {numerator[0]} {numerator[1]}")
 
+    # Zero is in the source when it is structured (the number check below), but a zero dose or a
+    # zero interval is almost always a typo in the monograph: say so, without refusing the bundle.
+    for rel, (value, code) in _all_dose_quantities(dosage):
+        if value <= 0:
+            add(rel, "sanity-not-positive", f"a dose of {value} {code} is not positive", severity="warning")
+    if isinstance(repeat, dict):
+        for key in ("period", "periodMax"):
+            if (value := _dec(repeat.get(key))) is not None and value <= 0:
+                add(f"timing.repeat.{key}", "sanity-not-positive", f"{key} {value} is not positive", severity="warning")
+
     text = dosage.get("text") if isinstance(dosage.get("text"), str) else ""
     structured_codes = [(rel, q[1]) for rel, q in _all_dose_quantities(dosage)]
     if text and structured_codes:
