@@ -211,8 +211,8 @@ def check_dosage(node: Node, rtype: str, rid: str | None) -> list[Finding]:
             add(rel, "sanity-not-positive", f"a dose of {value} {code} is not positive", severity="warning")
     if isinstance(repeat, dict):
         for key in ("period", "periodMax"):
-            if (value := _dec(repeat.get(key))) is not None and value <= 0:
-                add(f"timing.repeat.{key}", "sanity-not-positive", f"{key} {value} is not positive", severity="warning")
+            if _dec(repeat.get(key)) == 0:  # a negative one breaks tim-5/tim-6 already
+                add(f"timing.repeat.{key}", "sanity-not-positive", f"{key} is 0", severity="warning")
 
     text = dosage.get("text") if isinstance(dosage.get("text"), str) else ""
     structured_codes = [(rel, q[1]) for rel, q in _all_dose_quantities(dosage)]
