@@ -147,3 +147,22 @@ def test_merge_steps_keeps_a_second_timing_apart():
 ])
 def test_split_monitoring_parameters(terminology, sentence, names):
     assert split_parameters(sentence, terminology.patterns) == names
+
+
+def test_other_layouts_route_labels_plain_classification_monitoring_section(terminology):
+    """examples/ciprofloxacin.md: "Dosage and Administration" with bold population and route labels,
+    a plain "Pharmacological classification:" line and a "Monitoring" section."""
+    conversion = convert_file(SEED.parent / "ciprofloxacin.md", "R4", terminology)
+    k = conversion.knowledge
+    assert k.classifications == ("Fluoroquinolone antibacterial",)
+    populations = [g.population.text if g.population else None for g in k.guidelines]
+    assert populations == ["Adults", "Children (1–17 years)", "Renal impairment", None]
+    children = k.guidelines[1].population
+    assert children.codings[0].code == "410601007"  # coded from the phrase "children" inside the label
+    assert k.guidelines[2].population.codings == ()  # no verified code for renal impairment: text only
+    iv = k.guidelines[3].groups[0].dosages[0]
+    assert iv.route.codings[0].code == "47625008" and iv.timing.period_max == 12
+    monitored = {p.concept.text: [c.code for c in p.concept.codings] for p in k.monitoring}
+    assert monitored == {"renal function": ["24362-6"], "blood glucose": ["2345-7"]}
+    mk = conversion.resources[0]
+    assert "patientCharacteristics" not in mk["administrationGuidelines"][3]  # no population stated

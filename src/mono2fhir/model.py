@@ -187,7 +187,7 @@ class DoseGroup(Model):
 class DosingGuideline(Model):
     """Dosing for one patient population (adults, children, elderly, renal impairment, ...)."""
 
-    population: Concept  # text as written; coded only from mappings/populations.yaml
+    population: Concept | None  # text as written, coded only from mappings/populations.yaml; None: not stated
     source: Source
     groups: tuple[DoseGroup, ...]
 

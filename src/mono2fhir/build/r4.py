@@ -51,14 +51,12 @@ def dosage_groups(groups: tuple[DoseGroup, ...]) -> list[JSON]:
 def administration_guidelines(k: DrugKnowledge) -> list[JSON]:
     out: list[JSON] = []
     for g in k.guidelines:
-        out.append({
-            "extension": source_extension(g.source),
-            "dosage": dosage_groups(g.groups),
-            "patientCharacteristics": [{"characteristicCodeableConcept": concept(g.population)}],
-        })
+        entry: JSON = {"extension": source_extension(g.source), "dosage": dosage_groups(g.groups)}
+        if g.population:
+            entry["patientCharacteristics"] = [{"characteristicCodeableConcept": concept(g.population)}]
+        out.append(entry)
     for fact in k.facts_of(FactKind.INDICATION):
-        entry: JSON = {"extension": source_extension(fact.source),
-                       "indicationCodeableConcept": text_concept(fact.subject)}
+        entry = {"extension": source_extension(fact.source), "indicationCodeableConcept": text_concept(fact.subject)}
         if fact.dose_text:
             entry["dosage"] = [{"type": text_concept(fact.subject),
                                 "dosage": [{"extension": source_extension(fact.source), "text": fact.dose_text}]}]

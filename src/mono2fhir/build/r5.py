@@ -92,8 +92,10 @@ def indication_guidelines(k: DrugKnowledge, cuds: list[JSON]) -> list[JSON]:
     general = [c for c, f in indications if not f.dose_text]
     out: list[JSON] = []
     dosing = [
-        {"extension": source_extension(g.source), "dosage": dosage_groups(g.groups),
-         "patientCharacteristic": [{"type": POPULATION, "valueCodeableConcept": concept(g.population)}]}
+        common.drop_empty({
+            "extension": source_extension(g.source), "dosage": dosage_groups(g.groups),
+            "patientCharacteristic": [{"type": POPULATION, "valueCodeableConcept": concept(g.population)}]
+            if g.population else None})
         for g in k.guidelines
     ]
     if general or dosing:

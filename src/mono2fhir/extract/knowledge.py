@@ -9,7 +9,7 @@ structured home go to the narrative (and the DocumentReference carries the whole
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ..ids import slug
 from ..model import (
@@ -75,6 +75,14 @@ def full_text(item: Item) -> str:
     return f"{item.label}: {item.text}" if item.label else item.text
 
 
+def labelled(item: Item) -> tuple[str | None, str]:
+    """(label, text) of a bullet labelled in bold ("**Label:** text") or plainly ("Label: text")."""
+    if item.label:
+        return item.label, item.text
+    m = PLAIN_LABEL.match(item.text)
+    return (m.group("label").strip(), m.group("text")) if m else (None, item.text)
+
+
 def items_of(sections: Iterable[Section]) -> list[Item]:
     return [item for section in sections for s in section.walk() for item in s.items]
 
@@ -93,9 +101,9 @@ def collect_names(c: _Collector) -> tuple[list[str], list[str]]:
         c.place(item, "synonym", structured=True)
     classes: list[str] = []
     for item in items_of(c.m.find("usage")):
-        label = (item.label or "").lower()
-        if "classification" in label or "class" == label:
-            classes.extend(x.strip().rstrip(".") for x in LIST_SPLIT.split(item.text) if x.strip().rstrip("."))
+        label, text = labelled(item)
+        if label and ("classification" in label.lower() or label.lower() == "class"):
+            classes.extend(x.strip().rstrip(".") for x in LIST_SPLIT.split(text) if x.strip().rstrip("."))
             c.place(item, "classification", structured=True)
         elif c.t.patterns.matches("indication", item.text):
             c.fact(item, FactKind.INDICATION, "indication")
@@ -158,7 +166,9 @@ def merge_steps(dosages: list[DosageInstruction]) -> list[DosageInstruction]:
     return merged
 
 
-def guideline(c: _Collector, title: str, line: int, items: list[Item]) -> DosingGuideline:
+def guideline(c: _Collector, title: str, line: int, items: list[Item], population: bool = True) -> DosingGuideline:
+    """Dosing under one heading or label. ``population`` False: the heading is a generic dosing
+    section ("Dosage", "Special Cases"), which says nothing about the patients."""
     groups: dict[str, list[DosageInstruction]] = {}
     for item in items:
         band = band_of(c, item, title)
@@ -167,21 +177,33 @@ def guideline(c: _Collector, title: str, line: int, items: list[Item]) -> Dosing
         groups.setdefault(label, []).extend(dosages)
         c.place(item, "dosage", structured=any(d.is_structured() for d in dosages), detail=label)
     return DosingGuideline(
-        population=c.concept("populations", title, c.src(line)),
+        population=population_concept(c, title, c.src(line)) if population else None,
         source=c.src(line),
         groups=tuple(DoseGroup(label=label, dosages=tuple(merge_steps(ds))) for label, ds in groups.items()),
     )
 
 
-def population_blocks(items: tuple[Item, ...]) -> tuple[list[tuple[Item, list[Item]]], list[Item]]:
+def population_concept(c: _Collector, label: str, source: Source) -> Concept:
+    """The label as text, coded by the populations table: the whole label, else the first population
+    phrase in it ("Children (1–17 years)" is coded as children)."""
+    if c.t.populations.lookup(label) is None:
+        found = c.t.populations.find_in(label)
+        if found:
+            return c.t.populations.concept(found[0][0], text=label)
+    return c.concept("populations", label, source)
+
+
+def population_blocks(items: tuple[Item, ...], is_route: Callable[[str], bool]
+                      ) -> tuple[list[tuple[Item, list[Item]]], list[Item]]:
     """Split a Special Cases list into labelled population blocks ("**Elderly Patients**: ...",
-    with the bullets nested under it) and the unlabelled rest."""
+    with the bullets nested under it) and the rest. A label that names a route ("**Intravenous:**
+    400 mg") is part of the dose, not a population."""
     blocks: list[tuple[Item, list[Item]]] = []
     rest: list[Item] = []
     for item in items:
         if blocks and item.depth > blocks[-1][0].depth:
             blocks[-1][1].append(item)
-        elif item.label:
+        elif item.label and not is_route(item.label):
             blocks.append((item, [item.model_copy(update={"label": None})]))
         else:
             rest.append(item)
@@ -200,14 +222,14 @@ def collect_guidelines(c: _Collector) -> list[DosingGuideline]:
                 for item in section.items:
                     c.fact(item, FactKind.WARNING, "warning", category=c.t.cud_categories.concept("Dosage adjustment"))
             elif section.key in ("special_cases", "dosage", "standard_dosage"):
-                blocks, rest = population_blocks(section.items)
+                blocks, rest = population_blocks(section.items, lambda label: c.t.routes.lookup(label) is not None)
                 for head, items in blocks:
                     guidelines.append(guideline(c, head.label or section.title, head.line, items))
                     # the placement shows the statement as written, label included
                     first = next(i for i, p in enumerate(c.placements) if p.source.line == head.line)
                     c.placements[first] = c.placements[first].model_copy(update={"text": full_text(head)})
                 if rest:
-                    guidelines.append(guideline(c, section.title, section.line, rest))
+                    guidelines.append(guideline(c, section.title, section.line, rest, population=False))
             elif section.items:
                 guidelines.append(guideline(c, section.title, section.line, list(section.items)))
     return guidelines
@@ -243,6 +265,9 @@ def collect_monitoring(c: _Collector) -> list[MonitoringParameter]:
         if item.label and "monitor" in item.label.lower():
             statements.append((item.text, c.src(item)))
             c.place(item, "monitoring", structured=True)
+    for item in items_of(c.m.find("monitoring")):  # a section of its own: every item is a parameter list
+        statements.append((labelled(item)[1], c.src(item)))
+        c.place(item, "monitoring", structured=True)
     for item in items_of(c.m.find("precautions")) + items_of(c.m.find("dosage")):
         for sentence in sentences(item.text):
             if c.t.patterns.matches("monitoring", sentence):
