@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,8 @@ from .io import JSON, BundleType, bundle, discover, dumps, ndjson_lines, write_a
 from .model import DrugKnowledge
 from .parse import parse_monograph
 from .terminology import Terminology
+from .validate import LAYERS, validate
+from .validate.findings import Finding
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ class Conversion(BaseModel):
     knowledge: DrugKnowledge
     fhir_version: FhirVersion
     resources: list[JSON]
-    findings: list[Any] = []  # validate.Finding
+    findings: list[Finding] = []
 
     @property
     def monograph(self):
@@ -71,10 +73,10 @@ class Conversion(BaseModel):
     def bundle(self, bundle_type: BundleType = "transaction") -> JSON:
         return bundle(self.resources, bundle_type, self.timestamp)
 
-    def errors(self) -> list[Any]:
+    def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "error"]
 
-    def warnings(self) -> list[Any]:
+    def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "warning"]
 
 
@@ -142,11 +144,9 @@ def convert_file(path: str | Path, fhir_version: FhirVersion = "R4", terminology
     return convert_monograph(display or path.name, data, fhir_version, terminology or Terminology.load())
 
 
-def _validate(conversion: Conversion, terminology: Terminology) -> list[Any]:
+def _validate(conversion: Conversion, terminology: Terminology) -> list[Finding]:
     """The local validation layers on the transaction bundle. The structure layer is left out:
     ``to_fhir_json`` has just parsed every resource with the same fhir.resources models."""
-    from .validate import LAYERS, validate
-
     layers = [name for name in LAYERS if name != "structure"]
     return validate(conversion.bundle("transaction"), conversion.fhir_version, terminology, layers=layers)
 
