@@ -312,7 +312,7 @@ def _split(zone: str, amounts: list[Amount]) -> tuple[list[tuple[int, int]], boo
     doses = [a for a in amounts if a.role == "dose"]
     for pattern, is_sequence in ((SEQUENCE_SPLIT, True), (ALTERNATIVE_SPLIT, False)):
         bounds = [0] + [p for m in pattern.finditer(zone) for p in (m.start(), m.end())] + [len(zone)]
-        spans = list(zip(bounds[::2], bounds[1::2]))
+        spans = list(zip(bounds[::2], bounds[1::2], strict=True))
         if len(spans) > 1 and all(any(s <= d.start < e for d in doses) for s, e in spans):
             return spans, is_sequence
     return [(0, len(zone))], False

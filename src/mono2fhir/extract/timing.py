@@ -105,7 +105,7 @@ FREQUENCY_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Timing
     (re.compile(rf"\bevery\s+(?:(?P<n>{NUMBER.pattern}|{COUNT})(?:{_SPAN}(?P<m>{NUMBER.pattern}|{COUNT}))?\s*)?"
                 rf"{_TIME}\b", re.I), _every_timing),
     # "q8h", "q 8 h", "q8-12h", "q12hr": the Latin abbreviation of "every n hours"
-    (re.compile(rf"\bq\s?(?P<n>\d+)(?:\s?[-–](?P<m>\d+))?\s?(?P<unit>h|hrs?|hours?)\b", re.I), _every_timing),
+    (re.compile(r"\bq\s?(?P<n>\d+)(?:\s?[-–](?P<m>\d+))?\s?(?P<unit>h|hrs?|hours?)\b", re.I), _every_timing),
     # BID / TID / QID, with or without dots
     (re.compile(r"\bb\.?i\.?d\b\.?", re.I), _fixed(2, "d")),
     (re.compile(r"\bt\.?i\.?d\b\.?", re.I), _fixed(3, "d")),
