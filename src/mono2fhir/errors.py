@@ -5,7 +5,6 @@ Exception tree::
     Mono2FhirError                 base of everything the library raises on purpose
      ├── MonographError            a monograph cannot be read (path, line)
      ├── MappingError              a mappings/ table is malformed or missing
-     ├── ValidationFailed          a bundle has validation errors and writing it was refused
      └── ServerError               a FHIR server answered with an error (status, outcome text)
           ├── ServerUnreachable    no answer at all: connection refused, DNS, TLS, timeout (status None)
           └── AuthenticationFailed 401 / 403: the credentials or the access were refused
@@ -46,14 +45,6 @@ class MonographError(Mono2FhirError):
 
 class MappingError(Mono2FhirError):
     """A mapping table is malformed."""
-
-
-class ValidationFailed(Mono2FhirError):
-    """Validation found errors; ``findings`` holds them."""
-
-    def __init__(self, message: str, findings: list | None = None):
-        self.findings = findings or []
-        super().__init__(message)
 
 
 class ServerError(Mono2FhirError):

@@ -71,7 +71,6 @@ class Faq(Model):
 class Monograph(Model):
     path: str  # display path (as given on the command line)
     sha256: str
-    source_text: str  # decoded text, line ends normalised to \n, BOM removed
     raw: bytes = Field(repr=False)  # the file's bytes, for the DocumentReference
     title: str
     title_line: int

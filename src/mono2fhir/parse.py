@@ -256,7 +256,6 @@ def parse_monograph(path: str, data: bytes, terminology: Terminology) -> Monogra
     return Monograph(
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
-        source_text=text,
         raw=data,
         title=clean_inline(title),
         title_line=title_line,

@@ -57,7 +57,3 @@ def parse_count(text: str) -> int | None:
         return None
     return int(value) if value == value.to_integral_value() and "." not in word else None
 
-
-def numbers_in(text: str) -> set[Decimal]:
-    """Every number written in digits in ``text`` (thousands separators removed)."""
-    return {parse_number(m.group()) for m in NUMBER.finditer(text)}

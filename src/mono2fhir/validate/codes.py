@@ -12,7 +12,6 @@ Anything else is an unknown code: an error, since a wrong code is worse than non
 from __future__ import annotations
 
 from functools import cache
-from typing import Protocol
 
 from .bindings import required_code_bindings
 from .definitions import Node
@@ -36,10 +35,6 @@ HL7_CODES: dict[str, frozenset[str]] = {
 
 _EMITTED_TYPES = ("MedicationKnowledge", "DetectedIssue", "ClinicalUseDefinition", "DocumentReference", "Provenance",
                   "Bundle", "Dosage", "Timing", "Quantity", "Narrative", "Identifier")
-
-
-class HasKnownCodings(Protocol):
-    known_codings: set[tuple[str, str]]
 
 
 @cache

@@ -27,8 +27,6 @@ from typing import Any
 from ..canonical import EXT_SOURCE
 
 FHIR_VERSIONS = ("R4", "R5")
-# Exact releases the definitions are for (R4 output is modelled with R4B models but must be R4).
-RELEASE = {"R4": "4.0.1", "R5": "5.0.0"}
 
 _PRIMITIVE_TYPES = frozenset(
     "base64Binary boolean canonical code date dateTime decimal id instant integer integer64 markdown oid "
@@ -63,7 +61,6 @@ class ElementDef:
     value_set: str | None = None  # canonical with version, e.g. ".../ValueSet/bundle-type|4.0.1"
     constraints: tuple[Constraint, ...] = ()
     content_reference: str | None = None  # "#Bundle.link" etc.
-    is_array: bool = False
     short: str | None = None
 
 
@@ -110,7 +107,6 @@ def _element(raw: dict, version: str) -> ElementDef:
         value_set=binding.get("valueSet") or binding.get("valueSetCanonical"),
         constraints=constraints,
         content_reference=raw.get("contentReference"),
-        is_array=raw.get("max") not in ("0", "1"),
         short=raw.get("short"),
     )
 

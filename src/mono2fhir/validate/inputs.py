@@ -61,11 +61,13 @@ def read_fhir(path: Path) -> Any:
         raise
 
 
-def convert_monograph(path: Path, fhir_version: str, terminology: Any) -> dict:
-    """The Bundle of a monograph, through ``mono2fhir.convert.convert_file``."""
+def convert_monograph(path: Path, fhir_version: str, terminology: Any) -> tuple[dict, list[Finding]]:
+    """The Bundle of a monograph and its findings, through ``mono2fhir.convert.convert_file``, which
+    has already run the local layers (so they are not run twice)."""
     from ..convert import convert_file
 
-    return convert_file(path, fhir_version, terminology).bundle("transaction")
+    conversion = convert_file(path, fhir_version, terminology)
+    return conversion.bundle("transaction"), conversion.findings
 
 
 ServerCheck = Callable[[Any, str], list[Finding]]
@@ -74,9 +76,10 @@ ServerCheck = Callable[[Any, str], list[Finding]]
 def validate_file(path: Path, fhir_version: str | None, terminology: Any, server: ServerCheck | None = None) -> InputResult:
     name = str(path)
     result = InputResult(name=name)
+    findings: list[Finding] | None = None  # already known for a converted monograph
     try:
         if path.suffix.lower() in MONOGRAPH_SUFFIXES:
-            data = convert_monograph(path, fhir_version or "R4", terminology)
+            data, findings = convert_monograph(path, fhir_version or "R4", terminology)
         else:
             data = read_fhir(path)
     except FileNotFoundError:
@@ -99,7 +102,7 @@ def validate_file(path: Path, fhir_version: str | None, terminology: Any, server
         return result
     result.fhir_version = fhir_version or detect_version(data)
     result.resources = sum(1 for _ in iter_resources(data))
-    result.findings.extend(validate(data, result.fhir_version, terminology))
+    result.findings.extend(findings if findings is not None else validate(data, result.fhir_version, terminology))
     if server is not None:
         result.findings.extend(server(data, result.fhir_version))
     return result
